@@ -1,0 +1,19 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+"""igmp_querier: an RFC 2236 / RFC 3376 IGMP querier.
+
+Layout (sans-I/O core first, I/O at the edge):
+
+- ``codec``     wire format: encode queries/reports, decode every IGMP message
+- ``config``    timers and the command line
+- ``groups``    the learned group membership table
+- ``election``  the querier state machine (election, schedule, takeover)
+- ``state``     the live state file schema (written by the daemon, read by igmp_status)
+- ``netif``     interface facts (exists, up, primary IPv4 address)
+- ``sockets``   raw IGMP send socket, AF_PACKET receive socket, rtnetlink monitor
+- ``daemon``    the event loop that ties them together
+- ``__main__``  ``python3 -m igmp_querier``
+"""
+
+__version__ = "0.1.0"

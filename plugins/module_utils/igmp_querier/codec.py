@@ -1,0 +1,421 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+"""IGMP wire codec: encode queries and reports, decode every IGMP message a LAN carries.
+
+Pure functions over bytes, no sockets. Used by the daemon, the modules and the tests.
+
+RFC 1112 (IGMPv1), RFC 2236 (IGMPv2), RFC 3376 (IGMPv3), RFC 2113 (Router Alert),
+RFC 1071 (checksum).
+
+Decoding never raises on hostile input: :func:`decode_ipv4` returns a :class:`Malformed`
+with a short reason instead, so that callers can drop and count.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from typing import List, NamedTuple, Sequence, Tuple, Union
+
+IGMP_PROTO = 2
+ALL_HOSTS = "224.0.0.1"
+ALL_ROUTERS = "224.0.0.2"
+IGMPV3_REPORT_DST = "224.0.0.22"
+ANY = "0.0.0.0"
+
+TYPE_QUERY = 0x11
+TYPE_V1_REPORT = 0x12
+TYPE_V2_REPORT = 0x16
+TYPE_V2_LEAVE = 0x17
+TYPE_V3_REPORT = 0x22
+
+# IGMPv3 group record types (RFC 3376 s.4.2.12)
+MODE_IS_INCLUDE = 1
+MODE_IS_EXCLUDE = 2
+CHANGE_TO_INCLUDE = 3
+CHANGE_TO_EXCLUDE = 4
+ALLOW_NEW_SOURCES = 5
+BLOCK_OLD_SOURCES = 6
+RECORD_TYPE_NAMES = {
+    MODE_IS_INCLUDE: "MODE_IS_INCLUDE",
+    MODE_IS_EXCLUDE: "MODE_IS_EXCLUDE",
+    CHANGE_TO_INCLUDE: "CHANGE_TO_INCLUDE_MODE",
+    CHANGE_TO_EXCLUDE: "CHANGE_TO_EXCLUDE_MODE",
+    ALLOW_NEW_SOURCES: "ALLOW_NEW_SOURCES",
+    BLOCK_OLD_SOURCES: "BLOCK_OLD_SOURCES",
+}
+
+ROUTER_ALERT = b"\x94\x04\x00\x00"
+TOS_INTERNETWORK_CONTROL = 0xC0
+
+#: Largest value the RFC 3376 floating-point code can carry (mant 15, exp 7).
+MAX_FLOAT_CODE_VALUE = 31744
+#: Largest IGMPv2 Max Response Time, in tenths of a second (one octet).
+MAX_V2_RESPONSE_TENTHS = 255
+
+
+class Malformed(NamedTuple):
+    """A packet that was dropped; ``reason`` says why (for counters and debug logs)."""
+
+    reason: str
+
+
+class Query(NamedTuple):
+    version: int  # 1, 2 or 3 (RFC 3376 s.7.1 length/code rules)
+    max_resp_tenths: int  # decoded: tenths of a second (0 for IGMPv1)
+    group: str  # "0.0.0.0" for a General Query
+    suppress: bool = False  # IGMPv3 S flag
+    qrv: int = 0  # IGMPv3 Querier's Robustness Variable (0: not given)
+    qqi: int = 0  # IGMPv3 Querier's Query Interval, seconds (decoded QQIC; 0: not given)
+    sources: Tuple[str, ...] = ()
+
+    @property
+    def is_general(self) -> bool:
+        return self.group == ANY
+
+
+class Report(NamedTuple):
+    version: int  # 1 or 2
+    group: str
+
+
+class Leave(NamedTuple):
+    group: str
+
+
+class GroupRecord(NamedTuple):
+    record_type: int
+    group: str
+    sources: Tuple[str, ...] = ()
+    aux: bytes = b""
+
+
+class V3Report(NamedTuple):
+    records: Tuple[GroupRecord, ...]
+
+
+class Unknown(NamedTuple):
+    """A well-formed IGMP message of a type we do not act on (DVMRP, mtrace, ...)."""
+
+    igmp_type: int
+
+
+Message = Union[Query, Report, Leave, V3Report, Unknown]
+
+
+class Packet(NamedTuple):
+    """A decoded IPv4 datagram carrying IGMP."""
+
+    src: str
+    dst: str
+    ttl: int
+    router_alert: bool
+    message: Message
+
+
+class MalformedPacket(ValueError):
+    """Raised internally by the decoders; public entry points turn it into :class:`Malformed`."""
+
+
+_ntoa = socket.inet_ntoa
+_aton = socket.inet_aton
+
+
+def checksum(data: bytes) -> int:
+    """RFC 1071 Internet checksum of ``data`` (one's complement of the one's complement sum)."""
+    if len(data) % 2:
+        data = data + b"\x00"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def encode_float_code(value: int) -> int:
+    """Encode a Max Resp Code (tenths of a second) or QQIC (seconds) per RFC 3376 s.4.1.1/4.1.7.
+
+    Values below 128 are sent as they are; larger values use the 1-bit/3-bit exponent/4-bit
+    mantissa form and are rounded down to the nearest representable value.
+    """
+    value = int(value)
+    if value < 0 or value > MAX_FLOAT_CODE_VALUE:
+        raise ValueError("value %d outside 0..%d" % (value, MAX_FLOAT_CODE_VALUE))
+    if value < 128:
+        return value
+    exp = 0
+    while (value >> (exp + 3)) > 0x1F:
+        exp += 1
+    mant = (value >> (exp + 3)) & 0x0F
+    return 0x80 | (exp << 4) | mant
+
+
+def decode_float_code(code: int) -> int:
+    """Decode an RFC 3376 Max Resp Code / QQIC octet."""
+    if code < 128:
+        return code
+    exp = (code >> 4) & 0x07
+    mant = code & 0x0F
+    return (mant | 0x10) << (exp + 3)
+
+
+def _finish(body: bytearray) -> bytes:
+    struct.pack_into("!H", body, 2, 0)
+    struct.pack_into("!H", body, 2, checksum(bytes(body)))
+    return bytes(body)
+
+
+def encode_query_v2(max_resp_tenths: int, group: str = ANY) -> bytes:
+    """IGMPv2 Membership Query (8 octets); ``max_resp_tenths`` in 1..255."""
+    if not 1 <= max_resp_tenths <= MAX_V2_RESPONSE_TENTHS:
+        raise ValueError("IGMPv2 max response must be 1..255 tenths of a second")
+    return _finish(bytearray(struct.pack("!BBH4s", TYPE_QUERY, max_resp_tenths, 0, _aton(group))))
+
+
+def encode_query_v1() -> bytes:
+    """IGMPv1 Host Membership Query (max response field zero). Used by tests and labs."""
+    return _finish(bytearray(struct.pack("!BBH4s", TYPE_QUERY, 0, 0, _aton(ANY))))
+
+
+def qrv_field(robustness: int) -> int:
+    """The QRV field for a robustness variable: values above 7 are sent as 0 (RFC 3376 s.4.1.6)."""
+    return robustness if 0 < robustness <= 7 else 0
+
+
+def encode_query_v3(
+    max_resp_tenths: int,
+    robustness: int,
+    query_interval: int,
+    group: str = ANY,
+    sources: Sequence[str] = (),
+    suppress: bool = False,
+) -> bytes:
+    """IGMPv3 Membership Query (12 + 4N octets)."""
+    flags = (0x08 if suppress else 0) | qrv_field(robustness)
+    head = struct.pack(
+        "!BBH4sBBH",
+        TYPE_QUERY,
+        encode_float_code(max_resp_tenths),
+        0,
+        _aton(group),
+        flags,
+        encode_float_code(query_interval),
+        len(sources),
+    )
+    return _finish(bytearray(head + b"".join(_aton(s) for s in sources)))
+
+
+def encode_report_v1(group: str) -> bytes:
+    return _finish(bytearray(struct.pack("!BBH4s", TYPE_V1_REPORT, 0, 0, _aton(group))))
+
+
+def encode_report_v2(group: str) -> bytes:
+    return _finish(bytearray(struct.pack("!BBH4s", TYPE_V2_REPORT, 0, 0, _aton(group))))
+
+
+def encode_leave(group: str) -> bytes:
+    return _finish(bytearray(struct.pack("!BBH4s", TYPE_V2_LEAVE, 0, 0, _aton(group))))
+
+
+def encode_report_v3(records: Sequence[GroupRecord]) -> bytes:
+    parts = [struct.pack("!BBHHH", TYPE_V3_REPORT, 0, 0, 0, len(records))]
+    for rec in records:
+        if len(rec.aux) % 4:
+            raise ValueError("auxiliary data must be a multiple of 4 octets")
+        parts.append(struct.pack("!BBH4s", rec.record_type, len(rec.aux) // 4, len(rec.sources), _aton(rec.group)))
+        parts.extend(_aton(s) for s in rec.sources)
+        parts.append(rec.aux)
+    return _finish(bytearray(b"".join(parts)))
+
+
+def encode_ipv4(
+    src: str,
+    dst: str,
+    payload: bytes,
+    ttl: int = 1,
+    tos: int = TOS_INTERNETWORK_CONTROL,
+    router_alert: bool = True,
+    proto: int = IGMP_PROTO,
+    ident: int = 0,
+) -> bytes:
+    """A complete IPv4 datagram around ``payload`` (for raw injection in tests and benchmarks)."""
+    options = ROUTER_ALERT if router_alert else b""
+    ihl = 5 + len(options) // 4
+    header = bytearray(
+        struct.pack(
+            "!BBHHHBBH4s4s",
+            0x40 | ihl,
+            tos,
+            ihl * 4 + len(payload),
+            ident & 0xFFFF,
+            0,
+            ttl,
+            proto,
+            0,
+            _aton(src),
+            _aton(dst),
+        )
+        + options
+    )
+    struct.pack_into("!H", header, 10, checksum(bytes(header)))
+    return bytes(header) + payload
+
+
+def _addresses(data: bytes, offset: int, count: int) -> Tuple[str, ...]:
+    return tuple(_ntoa(data[i:i + 4]) for i in range(offset, offset + 4 * count, 4))
+
+
+def _decode_igmp(data: bytes) -> Message:
+    length = len(data)
+    if length < 8:
+        raise MalformedPacket("truncated: %d octets, IGMP needs at least 8" % length)
+    if checksum(data) != 0:
+        raise MalformedPacket("bad IGMP checksum")
+    igmp_type, code = data[0], data[1]
+    group = _ntoa(data[4:8])
+    if igmp_type == TYPE_QUERY:
+        if length == 8:
+            if code == 0:
+                return Query(1, 0, group)
+            return Query(2, code, group)
+        if length < 12:
+            # RFC 3376 s.7.1: queries of 9..11 octets are not a valid version
+            raise MalformedPacket("query of %d octets is no IGMP version" % length)
+        flags, qqic, nsrc = struct.unpack_from("!BBH", data, 8)
+        if 12 + 4 * nsrc > length:
+            raise MalformedPacket("query claims %d sources, has room for %d" % (nsrc, (length - 12) // 4))
+        return Query(
+            3,
+            decode_float_code(code),
+            group,
+            bool(flags & 0x08),
+            flags & 0x07,
+            decode_float_code(qqic),
+            _addresses(data, 12, nsrc),
+        )
+    if igmp_type in (TYPE_V1_REPORT, TYPE_V2_REPORT, TYPE_V2_LEAVE):
+        if not _is_multicast(data[4]):
+            raise MalformedPacket("report or leave for non-multicast group %s" % group)
+        if igmp_type == TYPE_V2_LEAVE:
+            return Leave(group)
+        return Report(1 if igmp_type == TYPE_V1_REPORT else 2, group)
+    if igmp_type == TYPE_V3_REPORT:
+        (count,) = struct.unpack_from("!H", data, 6)
+        records: List[GroupRecord] = []
+        offset = 8
+        for index in range(count):
+            if offset + 8 > length:
+                raise MalformedPacket("v3 report claims %d records, record %d is truncated" % (count, index + 1))
+            rtype, auxwords, nsrc = struct.unpack_from("!BBH", data, offset)
+            end = offset + 8 + 4 * nsrc + 4 * auxwords
+            if end > length:
+                raise MalformedPacket("v3 record %d claims %d sources, overruns the message" % (index + 1, nsrc))
+            if rtype not in RECORD_TYPE_NAMES:
+                raise MalformedPacket("v3 record %d has unknown type %d" % (index + 1, rtype))
+            if not _is_multicast(data[offset + 4]):
+                raise MalformedPacket("v3 record %d is for non-multicast group %s" % (index + 1, _ntoa(data[offset + 4:offset + 8])))
+            records.append(
+                GroupRecord(
+                    rtype,
+                    _ntoa(data[offset + 4:offset + 8]),
+                    _addresses(data, offset + 8, nsrc),
+                    bytes(data[offset + 8 + 4 * nsrc:end]),
+                )
+            )
+            offset = end
+        return V3Report(tuple(records))
+    return Unknown(igmp_type)
+
+
+def _is_multicast(first_octet: int) -> bool:
+    return 224 <= first_octet <= 239
+
+
+def decode_igmp(data: bytes) -> Union[Message, Malformed]:
+    """Decode an IGMP message (the IP payload). Returns :class:`Malformed` instead of raising."""
+    try:
+        return _decode_igmp(data)
+    except MalformedPacket as exc:
+        return Malformed(str(exc))
+    except (struct.error, IndexError, ValueError, OSError) as exc:  # defence in depth
+        return Malformed("undecodable: %s" % exc)
+
+
+def decode_ipv4(packet: bytes) -> Union[Packet, Malformed]:
+    """Decode an IPv4 datagram carrying IGMP. Returns :class:`Malformed` instead of raising."""
+    try:
+        length = len(packet)
+        if length < 20:
+            raise MalformedPacket("truncated IPv4 header (%d octets)" % length)
+        vihl = packet[0]
+        if vihl >> 4 != 4:
+            raise MalformedPacket("not IPv4 (version %d)" % (vihl >> 4))
+        ihl = (vihl & 0x0F) * 4
+        if ihl < 20 or ihl > length:
+            raise MalformedPacket("bad IPv4 header length %d" % ihl)
+        (total,) = struct.unpack_from("!H", packet, 2)
+        if total < ihl or total > length:
+            raise MalformedPacket("IPv4 total length %d does not fit %d octets" % (total, length))
+        if checksum(packet[:ihl]) != 0:
+            raise MalformedPacket("bad IPv4 header checksum")
+        (frag,) = struct.unpack_from("!H", packet, 6)
+        if frag & 0x3FFF:
+            raise MalformedPacket("fragmented IGMP")
+        if packet[9] != IGMP_PROTO:
+            raise MalformedPacket("IP protocol %d is not IGMP" % packet[9])
+        message = _decode_igmp(packet[ihl:total])
+        return Packet(
+            _ntoa(packet[12:16]),
+            _ntoa(packet[16:20]),
+            packet[8],
+            _has_router_alert(packet[20:ihl]),
+            message,
+        )
+    except MalformedPacket as exc:
+        return Malformed(str(exc))
+    except (struct.error, IndexError, ValueError, OSError) as exc:  # defence in depth
+        return Malformed("undecodable: %s" % exc)
+
+
+def _has_router_alert(options: bytes) -> bool:
+    i = 0
+    while i < len(options):
+        kind = options[i]
+        if kind == 0:  # end of option list
+            return False
+        if kind == 1:  # no-op
+            i += 1
+            continue
+        if i + 1 >= len(options):
+            return False
+        if kind == 0x94:
+            return True
+        size = options[i + 1]
+        if size < 2:
+            return False
+        i += size
+    return False
+
+
+def ip_key(address: str) -> int:
+    """Numeric value of a dotted IPv4 address, for the lowest-address election."""
+    return struct.unpack("!I", _aton(address))[0]
+
+
+def describe(message: Message) -> str:
+    """A short human description of a decoded message, for verbose logs."""
+    if isinstance(message, Query):
+        kind = "general" if message.is_general else "group-specific %s" % message.group
+        text = "IGMPv%d %s query, max response %.1f s" % (message.version, kind, message.max_resp_tenths / 10.0)
+        if message.version == 3:
+            text += ", QRV %d, QQI %d s" % (message.qrv, message.qqi)
+        return text
+    if isinstance(message, Report):
+        return "IGMPv%d report for %s" % (message.version, message.group)
+    if isinstance(message, Leave):
+        return "IGMPv2 leave for %s" % message.group
+    if isinstance(message, V3Report):
+        return "IGMPv3 report: " + ", ".join(
+            "%s %s" % (RECORD_TYPE_NAMES[r.record_type], r.group) for r in message.records
+        )
+    return "IGMP type 0x%02x" % message.igmp_type

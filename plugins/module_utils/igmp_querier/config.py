@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+"""Querier timers (RFC 2236 s.8, RFC 3376 s.8) and the command line that sets them.
+
+Every invalid value is refused with one line that names the flag and the allowed range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NamedTuple, Optional, Sequence
+
+from . import __version__
+from .codec import MAX_FLOAT_CODE_VALUE, MAX_V2_RESPONSE_TENTHS
+
+PROG = "igmp-querier"
+DEFAULT_STATE_DIR = "/run/igmp-querier"
+DEFAULT_QUERY_INTERVAL = 60.0
+DEFAULT_MAX_RESPONSE = 10.0
+DEFAULT_ROBUSTNESS = 2
+LAST_MEMBER_QUERY_INTERVAL = 1.0  # RFC 2236 s.8.8 default
+
+MIN_QUERY_INTERVAL = 1.0
+MAX_QUERY_INTERVAL = float(MAX_FLOAT_CODE_VALUE)  # largest QQIC
+MAX_ROBUSTNESS = 255
+MAX_TIMEOUT = MAX_QUERY_INTERVAL * MAX_ROBUSTNESS
+
+
+class Timers(NamedTuple):
+    """The configured protocol variables. Derived intervals are properties."""
+
+    query_interval: float = DEFAULT_QUERY_INTERVAL
+    max_response_time: float = DEFAULT_MAX_RESPONSE
+    robustness: int = DEFAULT_ROBUSTNESS
+    startup_query_count: Optional[int] = None  # default: robustness
+    startup_query_interval: Optional[float] = None  # default: query interval / 4
+    timeout: Optional[float] = None  # explicit Other Querier Present Interval
+    igmp_version: int = 2
+    last_member_query_interval: float = LAST_MEMBER_QUERY_INTERVAL
+
+    @property
+    def startup_count(self) -> int:
+        return self.startup_query_count if self.startup_query_count is not None else self.robustness
+
+    @property
+    def startup_interval(self) -> float:
+        if self.startup_query_interval is not None:
+            return self.startup_query_interval
+        return self.query_interval / 4.0
+
+    @property
+    def other_querier_present_interval(self) -> float:
+        """RFC 2236 s.8.5 / RFC 3376 s.8.5: robustness x QI + max response / 2, unless set."""
+        if self.timeout is not None:
+            return self.timeout
+        return rfc_timeout(self.robustness, self.query_interval, self.max_response_time)
+
+    @property
+    def group_membership_interval(self) -> float:
+        """RFC 2236 s.8.4: robustness x QI + max response."""
+        return self.robustness * self.query_interval + self.max_response_time
+
+    @property
+    def max_response_tenths(self) -> int:
+        return int(round(self.max_response_time * 10))
+
+
+def rfc_timeout(robustness: int, query_interval: float, max_response_time: float) -> float:
+    return robustness * query_interval + max_response_time / 2.0
+
+
+class Config(NamedTuple):
+    interface: str
+    timers: Timers
+    state_dir: str = DEFAULT_STATE_DIR
+    verbose: bool = False
+
+
+class UsageError(Exception):
+    """A flag value outside its range; the message names the flag and the range."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage first otherwise)
+        self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, message))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="IGMP querier daemon (RFC 2236 / RFC 3376): sends General Queries so that "
+        "IGMP-snooping switches keep multicast memberships, and elects one querier per LAN "
+        "(lowest IPv4 address wins).",
+    )
+    add = parser.add_argument
+    add("-i", "--interface", required=True, help="Network interface to bind to (e.g. eth0, enp1s0, br0)")
+    add("-q", "--query-interval", type=float, default=DEFAULT_QUERY_INTERVAL, metavar="SECONDS",
+        help="Seconds between General Queries (default: 60; %g..%g)" % (MIN_QUERY_INTERVAL, MAX_QUERY_INTERVAL))
+    add("-t", "--timeout", type=float, default=None, metavar="SECONDS",
+        help="Other Querier Present Interval: seconds without queries from the elected querier "
+        "before taking over (default: robustness x query interval + max response / 2)")
+    add("-r", "--max-response-time", type=float, default=DEFAULT_MAX_RESPONSE, metavar="SECONDS",
+        help="Max response time advertised in queries, 0.1 s resolution (default: 10; "
+        "IGMPv2 at most 25.5, IGMPv3 at most 3174.4; less than the query interval)")
+    add("--robustness", type=int, default=DEFAULT_ROBUSTNESS, metavar="N",
+        help="Robustness variable (default: 2; 1..%d; above 7 is sent as QRV 0)" % MAX_ROBUSTNESS)
+    add("--startup-query-count", type=int, default=None, metavar="N",
+        help="Queries in the startup burst (default: robustness; 1..%d)" % MAX_ROBUSTNESS)
+    add("--startup-query-interval", type=float, default=None, metavar="SECONDS",
+        help="Seconds between startup queries (default: query interval / 4)")
+    add("--igmp-version", type=int, choices=(2, 3), default=2, help="IGMP version of the queries sent (default: 2)")
+    add("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR",
+        help="Directory for the live state file <DIR>/<interface>.json (default: %s)" % DEFAULT_STATE_DIR)
+    add("-v", "--verbose", action="store_true", help="Log every query sent and heard")
+    add("--version", action="version", version="%(prog)s " + __version__)
+    return parser
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise UsageError(message)
+
+
+def validate(args: argparse.Namespace) -> Config:
+    """Turn parsed arguments into a :class:`Config`, or raise :class:`UsageError`."""
+    qi = args.query_interval
+    _check(MIN_QUERY_INTERVAL <= qi <= MAX_QUERY_INTERVAL,
+           "--query-interval must be %g..%g seconds, got %g" % (MIN_QUERY_INTERVAL, MAX_QUERY_INTERVAL, qi))
+    mrt = args.max_response_time
+    tenths = int(round(mrt * 10))
+    limit = MAX_V2_RESPONSE_TENTHS if args.igmp_version == 2 else MAX_FLOAT_CODE_VALUE
+    _check(1 <= tenths <= limit,
+           "--max-response-time must be 0.1..%g seconds for IGMPv%d, got %g" % (limit / 10.0, args.igmp_version, mrt))
+    _check(abs(tenths - mrt * 10) < 1e-6,
+           "--max-response-time has 0.1 s resolution, got %g" % mrt)
+    _check(mrt < qi,
+           "--max-response-time must be less than --query-interval (%g s), got %g" % (qi, mrt))
+    _check(1 <= args.robustness <= MAX_ROBUSTNESS,
+           "--robustness must be 1..%d, got %d" % (MAX_ROBUSTNESS, args.robustness))
+    if args.startup_query_count is not None:
+        _check(1 <= args.startup_query_count <= MAX_ROBUSTNESS,
+               "--startup-query-count must be 1..%d, got %d" % (MAX_ROBUSTNESS, args.startup_query_count))
+    if args.startup_query_interval is not None:
+        _check(0.1 <= args.startup_query_interval <= qi,
+               "--startup-query-interval must be 0.1..%g seconds (the query interval), got %g"
+               % (qi, args.startup_query_interval))
+    if args.timeout is not None:
+        _check(qi < args.timeout <= MAX_TIMEOUT,
+               "--timeout must be greater than --query-interval (%g s) and at most %g, got %g"
+               % (qi, MAX_TIMEOUT, args.timeout))
+    name = args.interface
+    _check(0 < len(name) < 16 and "/" not in name and not name.isspace(),
+           "--interface must be a Linux interface name (1..15 characters, no '/'), got %r" % name)
+    timers = Timers(
+        query_interval=qi,
+        max_response_time=tenths / 10.0,
+        robustness=args.robustness,
+        startup_query_count=args.startup_query_count,
+        startup_query_interval=args.startup_query_interval,
+        timeout=args.timeout,
+        igmp_version=args.igmp_version,
+    )
+    return Config(interface=name, timers=timers, state_dir=args.state_dir, verbose=args.verbose)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> Config:
+    """Parse and validate the command line; on error print one line and exit 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return validate(args)
+    except UsageError as exc:
+        sys.stderr.write("%s: error: %s\n" % (PROG, exc))
+        raise SystemExit(2)

@@ -1,0 +1,328 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+"""The querier state machine: querier election, query schedule, takeover, group timers.
+
+Sans-I/O (in the style of h11): decoded packets and the current time go in, events come
+out. It owns no socket, no clock and no thread, so every transition is a unit test.
+
+Election (RFC 2236 s.3, RFC 3376 s.6.6.2): the numerically lowest IPv4 source of a valid
+query is the querier. Our own looped-back queries and queries from 0.0.0.0 (a snooping
+switch's proxy queries, RFC 4541 s.2.1.1) never make us back off. A non-querier takes over
+when no lower-addressed querier has been heard for the Other Querier Present Interval.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+from .codec import ANY, Leave, Query, Report, V3Report, ip_key
+from .config import Timers, rfc_timeout
+from .groups import GroupTable
+
+QUERIER = "querier"
+NON_QUERIER = "non-querier"
+
+#: At most one "mixed IGMP versions" warning per source in this many seconds.
+MIXED_VERSION_LOG_INTERVAL = 300.0
+
+
+class SendQuery(NamedTuple):
+    """Request to send a query now. ``group`` is 0.0.0.0 for a General Query."""
+
+    group: str
+    max_resp_tenths: int
+    reason: str  # "startup", "general", "takeover", "address", "group-specific"
+
+
+class RoleChanged(NamedTuple):
+    role: str
+    querier: Optional[str]  # the elected querier after the change
+    previous: Optional[str]  # the elected querier before the change
+    reason: str  # "lost", "takeover"
+    silent_for: float = 0.0  # for takeovers: seconds since the previous querier was heard
+
+
+class ElectionWon(NamedTuple):
+    against: str  # a higher-addressed querier we outrank
+
+
+class Adopted(NamedTuple):
+    source: str
+    robustness: int
+    query_interval: float
+    timeout: float
+
+
+class VersionMismatch(NamedTuple):
+    source: str
+    heard_version: int
+    our_version: int
+
+
+class QueryHeard(NamedTuple):
+    source: str
+    query: Query
+
+
+class GroupJoined(NamedTuple):
+    group: str
+    reporter: str
+    version: int
+
+
+class GroupExpired(NamedTuple):
+    group: str
+
+
+class AddressChanged(NamedTuple):
+    old: Optional[str]
+    new: Optional[str]
+
+
+class Querier:
+    """One interface's querier. All times are seconds on one monotonic clock."""
+
+    def __init__(self, timers: Timers, address: Optional[str] = None) -> None:
+        self.timers = timers
+        self.address = address
+        self.robustness = timers.robustness  # may be adopted from the querier's QRV
+        self.query_interval = timers.query_interval  # may be adopted from the querier's QQIC
+        self.role = QUERIER
+        self.groups = GroupTable()
+        self.queries_sent = 0
+        self.queries_heard = 0
+        self.elections_won = 0
+        self.elections_lost = 0
+        self.takeovers = 0
+        self.last_query_sent: Optional[float] = None
+        self.last_query_heard: Optional[float] = None
+        self.last_query_heard_from: Optional[str] = None
+        self._heard: Dict[str, float] = {}  # querier address -> last time a query was heard
+        self._contested: Dict[str, float] = {}  # higher querier -> last time we counted a win
+        self._mixed_logged: Dict[str, float] = {}
+        self._next_query: Optional[float] = None
+        self._startup_left = 0
+        self._gsq: Dict[str, Tuple[int, float]] = {}  # group -> (queries left, next due)
+        self._now = 0.0
+
+    # --- derived values -------------------------------------------------------------
+    @property
+    def timeout(self) -> float:
+        """The Other Querier Present Interval in force (follows adopted QRV/QQIC)."""
+        if self.timers.timeout is not None:
+            return self.timers.timeout
+        return rfc_timeout(self.robustness, self.query_interval, self.timers.max_response_time)
+
+    @property
+    def membership_interval(self) -> float:
+        return self.robustness * self.query_interval + self.timers.max_response_time
+
+    def _lower_alive(self, now: float) -> List[str]:
+        if self.address is None:
+            return [s for s, t in self._heard.items() if now - t < self.timeout]
+        own = ip_key(self.address)
+        return [s for s, t in self._heard.items() if ip_key(s) < own and now - t < self.timeout]
+
+    def elected(self, now: Optional[float] = None) -> Optional[str]:
+        """The address of the querier on this LAN as we see it (ours when we query)."""
+        if self.role == QUERIER:
+            return self.address
+        lower = self._lower_alive(self._now if now is None else now)
+        return min(lower, key=ip_key) if lower else None
+
+    @property
+    def is_querier(self) -> bool:
+        return self.role == QUERIER
+
+    # --- inputs ---------------------------------------------------------------------
+    def start(self, now: float) -> list:
+        """Begin (or begin again after the link came back): the startup query burst."""
+        self._now = now
+        if self._lower_alive(now):
+            self.role = NON_QUERIER
+            return self.tick(now)
+        self.role = QUERIER
+        self._startup_left = self.timers.startup_count
+        self._next_query = now
+        return self.tick(now)
+
+    def set_address(self, address: Optional[str], now: float) -> list:
+        """The interface's primary IPv4 address changed (None: it has none)."""
+        self._now = now
+        if address == self.address:
+            return []
+        old, self.address = self.address, address
+        events: list = [AddressChanged(old, address)]
+        if address is None:
+            return events
+        self._heard.pop(address, None)
+        if self.role == QUERIER:
+            # Announce ourselves with the new source, so the election runs against it now.
+            self._next_query = now
+            events.append(SendQuery(ANY, self.timers.max_response_tenths, "address"))
+            self._after_general(now)
+        return events + self.tick(now)
+
+    def record_sent(self, now: float) -> None:
+        """The runtime reports that a query it was asked for really left."""
+        self.queries_sent += 1
+        self.last_query_sent = now
+
+    def handle(self, src: str, message, now: float, own: bool = False) -> list:
+        """A decoded IGMP message from ``src``. ``own``: the frame left this host."""
+        self._now = now
+        if isinstance(message, Query):
+            if own or src == self.address:
+                return []  # our own query looped back: never an election input
+            return self._on_query(src, message, now)
+        if isinstance(message, (Report, Leave, V3Report)):
+            return self._on_membership(src, message, now)
+        return []
+
+    def _on_query(self, src: str, query: Query, now: float) -> list:
+        self.queries_heard += 1
+        self.last_query_heard = now
+        self.last_query_heard_from = src
+        events: list = [QueryHeard(src, query)]
+        ours = self.timers.igmp_version
+        if query.version < ours:
+            last = self._mixed_logged.get(src)
+            if last is None or now - last >= MIXED_VERSION_LOG_INTERVAL:
+                self._mixed_logged[src] = now
+                events.append(VersionMismatch(src, query.version, ours))
+        if not query.is_general and query.max_resp_tenths:
+            # RFC 2236 s.3: a group-specific query lowers the group's timer to LMQC x MRT.
+            self.groups.lower_timer(query.group, now + self.robustness * query.max_resp_tenths / 10.0)
+        if src == ANY:
+            return events  # proxy query from a snooping switch: not a querier candidate
+        self._heard[src] = now
+        if self.address is not None and ip_key(src) > ip_key(self.address):
+            if self.role == QUERIER:
+                last = self._contested.get(src)
+                if last is None or now - last >= self.timeout:
+                    self.elections_won += 1
+                    events.append(ElectionWon(src))
+                self._contested[src] = now
+            return events
+        # A lower address (or we have none): it is, or competes to be, the querier.
+        if self.role == QUERIER:
+            self.role = NON_QUERIER
+            self.elections_lost += 1
+            self._next_query = None
+            self._startup_left = 0
+            self._gsq.clear()
+            events.append(RoleChanged(NON_QUERIER, self.elected(now), self.address, "lost"))
+        if query.version == 3 and src == self.elected(now):
+            events.extend(self._adopt(src, query))
+        return events
+
+    def _adopt(self, src: str, query: Query) -> list:
+        """RFC 3376 s.4.1.6-4.1.7: non-queriers adopt the querier's QRV and QQIC."""
+        robustness = query.qrv or self.robustness
+        interval = float(query.qqi) if query.qqi else self.query_interval
+        if (robustness, interval) == (self.robustness, self.query_interval):
+            return []
+        self.robustness, self.query_interval = robustness, interval
+        return [Adopted(src, robustness, interval, self.timeout)]
+
+    def _on_membership(self, src: str, message, now: float) -> list:
+        reported = _reported_groups(message)
+        new = [g for g in reported if g not in self.groups]
+        left = self.groups.apply(src, message, now, self.membership_interval)
+        events: list = [GroupJoined(g, src, _version_of(message)) for g in new if g in self.groups]
+        for group in reported:
+            if group in self.groups and group not in left:
+                self._gsq.pop(group, None)  # a member answered: no more group-specific queries
+        if left and self.role == QUERIER:
+            # RFC 2236 s.3: on a leave, the querier sends Last Member Query Count
+            # group-specific queries and lowers the group's timer to LMQC x LMQI.
+            lmqt = self.robustness * self.timers.last_member_query_interval
+            for group in left:
+                if group not in self._gsq:
+                    self.groups.lower_timer(group, now + lmqt)
+                    self._gsq[group] = (self.robustness, now)
+            events.extend(self.tick(now))
+        return events
+
+    def tick(self, now: float) -> list:
+        """Fire every timer that is due at ``now``."""
+        self._now = now
+        events: list = []
+        if self.role == NON_QUERIER and self.address is not None and not self._lower_alive(now):
+            previous, silent_for = self._last_lower(now)
+            self.role = QUERIER
+            self.takeovers += 1
+            self._startup_left = 0
+            self._next_query = now
+            events.append(RoleChanged(QUERIER, self.address, previous, "takeover", silent_for))
+            events.append(SendQuery(ANY, self.timers.max_response_tenths, "takeover"))
+            self._after_general(now)
+        if self.role == QUERIER and self._next_query is not None and self._next_query <= now:
+            reason = "startup" if self._startup_left > 0 else "general"
+            events.append(SendQuery(ANY, self.timers.max_response_tenths, reason))
+            self._after_general(now)
+        if self.role == QUERIER:
+            lmqi = self.timers.last_member_query_interval
+            for group, (left, due) in list(self._gsq.items()):
+                if due <= now:
+                    events.append(SendQuery(group, int(round(lmqi * 10)), "group-specific"))
+                    if left > 1:
+                        self._gsq[group] = (left - 1, due + lmqi)
+                    else:
+                        del self._gsq[group]
+        events.extend(GroupExpired(m.group) for m in self.groups.expire(now))
+        self._prune(now)
+        return events
+
+    def _after_general(self, now: float) -> None:
+        if self._startup_left > 0:
+            self._startup_left -= 1
+        interval = self.timers.startup_interval if self._startup_left > 0 else self.query_interval
+        due = (self._next_query if self._next_query is not None else now) + interval
+        self._next_query = due if due > now else now + interval
+
+    def _last_lower(self, now: float) -> Tuple[Optional[str], float]:
+        if self.address is None:
+            return None, 0.0
+        own = ip_key(self.address)
+        lower = [(t, s) for s, t in self._heard.items() if ip_key(s) < own]
+        if not lower:
+            return None, 0.0
+        when, who = max(lower)
+        return who, now - when
+
+    def _prune(self, now: float) -> None:
+        keep = 2 * self.timeout
+        for table in (self._heard, self._contested):
+            for src in [s for s, t in table.items() if now - t > keep]:
+                del table[src]
+
+    def next_deadline(self) -> Optional[float]:
+        """When :meth:`tick` must next run (None: nothing scheduled)."""
+        candidates = []
+        if self.role == QUERIER:
+            if self._next_query is not None:
+                candidates.append(self._next_query)
+            candidates.extend(due for _, due in self._gsq.values())
+        elif self.address is not None:
+            own = ip_key(self.address)
+            lower = [t for s, t in self._heard.items() if ip_key(s) < own]
+            if lower:
+                candidates.append(max(lower) + self.timeout)
+        expiry = self.groups.next_expiry()
+        if expiry is not None:
+            candidates.append(expiry)
+        return min(candidates) if candidates else None
+
+
+def _reported_groups(message) -> List[str]:
+    if isinstance(message, Report):
+        return [message.group]
+    if isinstance(message, V3Report):
+        return [r.group for r in message.records]
+    return []
+
+
+def _version_of(message) -> int:
+    return message.version if isinstance(message, Report) else 3

@@ -1,0 +1,31 @@
+"""Shared pytest set-up: make this checkout importable as ``ansible_collections.multicast.igmp``.
+
+The collection's code is imported by its full name everywhere (the way Ansible loads it), so a
+symlink tree ``<tmp>/ansible_collections/multicast/igmp -> <repo>`` goes on ``sys.path`` first.
+"""
+
+import os
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULE_UTILS = os.path.join(REPO, "plugins", "module_utils")
+
+
+def _collection_root() -> str:
+    parts = REPO.split(os.sep)
+    if parts[-3:] == ["ansible_collections", "multicast", "igmp"]:
+        return os.sep.join(parts[:-3])
+    root = os.path.join(tempfile.gettempdir(), "multicast-igmp-pytest-%d" % os.getuid())
+    link = os.path.join(root, "ansible_collections", "multicast", "igmp")
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.realpath(link) != REPO:
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(REPO, link)
+    return root
+
+
+COLLECTIONS_ROOT = _collection_root()
+if COLLECTIONS_ROOT not in sys.path:
+    sys.path.insert(0, COLLECTIONS_ROOT)
