@@ -136,9 +136,15 @@ class Querier:
         return self.role == QUERIER
 
     # --- inputs ---------------------------------------------------------------------
-    def start(self, now: float) -> list:
-        """Begin (or begin again after the link came back): the startup query burst."""
+    def start(self, now: float, address: Optional[str] = None) -> list:
+        """Begin (or begin again after the link came back): the startup query burst.
+
+        ``address``: the interface's address now, when it is known (no separate event).
+        """
         self._now = now
+        if address is not None:
+            self.address = address
+            self._heard.pop(address, None)
         if self._lower_alive(now):
             self.role = NON_QUERIER
             return self.tick(now)

@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+"""``python3 -m igmp_querier``: the IGMP querier daemon's entry point."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Optional, Sequence
+
+from .config import parse_args
+from .daemon import CAP_MESSAGE, EXIT_CONFIG, EXIT_NOPERM, ConfigurationError, Daemon, banner
+
+PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """``<N>message``: journald reads the syslog priority prefix and adds its own timestamp."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "<%d>%s" % (PRIORITIES.get(record.levelno, 6), super().format(record))
+
+
+def setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger("igmp_querier")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    config = parse_args(argv)  # exits 2 with one line on a bad flag
+    setup_logging(config.verbose)
+    log = logging.getLogger("igmp_querier")
+    daemon = Daemon(config)
+    try:
+        daemon.preflight()
+    except ConfigurationError as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    except PermissionError:
+        log.error("%s", CAP_MESSAGE)
+        return EXIT_NOPERM
+    banner(daemon)
+    try:
+        return daemon.run()
+    except PermissionError:
+        log.error("%s", CAP_MESSAGE)
+        return EXIT_NOPERM
+
+
+if __name__ == "__main__":
+    sys.exit(main())

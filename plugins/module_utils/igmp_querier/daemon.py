@@ -1,0 +1,374 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+"""The daemon: one event loop that owns the sockets, the clock and the signals.
+
+It sleeps in ``select`` until the next deadline (a query, a takeover, a state refresh) or
+until a packet, a link/address notification or a signal arrives, feeds the sans-I/O
+:class:`election.Querier`, and carries out what it asks for. No threads, no polling.
+
+It survives, without restarting, the link going down and up, the interface disappearing
+and coming back, the address changing, and socket errors (reopened with backoff). It
+exits on SIGTERM/SIGINT (0) and on configuration or permission errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import signal
+import socket
+import time
+from typing import Callable, Optional
+
+from . import __version__, netif, sockets
+from . import state as statefile
+from .codec import ALL_HOSTS, ANY, Malformed, decode_ipv4, describe, encode_query_v2, encode_query_v3
+from .config import Config
+from .election import (
+    AddressChanged,
+    Adopted,
+    ElectionWon,
+    GroupExpired,
+    GroupJoined,
+    Querier,
+    QueryHeard,
+    RoleChanged,
+    SendQuery,
+    VersionMismatch,
+)
+
+log = logging.getLogger("igmp_querier")
+
+EXIT_OK = 0
+EXIT_CONFIG = 1
+EXIT_USAGE = 2
+EXIT_NOPERM = 77  # sysexits EX_NOPERM
+
+#: Frames handled per wake-up before timers get a turn (keeps the schedule under a flood).
+RX_BATCH = 256
+#: Dirty state is written at most this often (seconds); at least once per query interval.
+STATE_MIN_GAP = 1.0
+BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
+
+CAP_MESSAGE = (
+    "CAP_NET_RAW is required to open raw IGMP and packet sockets. Run as root, or grant the "
+    "capability: under systemd `AmbientCapabilities=CAP_NET_RAW` (the multicast.igmp.querier "
+    "role does this), or for a manual run `sudo setcap cap_net_raw+ep \"$(readlink -f \"$(command -v python3)\")\"`"
+)
+
+
+class ConfigurationError(Exception):
+    """Cannot run with this configuration (exit 1)."""
+
+
+class Daemon:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.interface = config.interface
+        self.clock = clock
+        self.wall = wall
+        self.querier = Querier(config.timers)
+        self.malformed = 0
+        self.started_wall = wall()
+        self.started = clock()
+        self.link = netif.LinkState(False, False, 0, None)
+        self.rx: Optional[socket.socket] = None
+        self.tx: Optional[socket.socket] = None
+        self.netlink: Optional[socket.socket] = None
+        self.selector = selectors.DefaultSelector()
+        self.stopping = False
+        self.backoff = BACKOFF_MIN
+        self.retry_at: Optional[float] = None
+        self.link_check_at = 0.0
+        self.state_dirty = True
+        self.state_written = float("-inf")
+        self.state_path = statefile.state_path(config.state_dir, config.interface)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._last_malformed_log = float("-inf")
+        self._last_state_error = float("-inf")
+
+    # --- set-up ---------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Refuse early what cannot work: a missing interface, no CAP_NET_RAW, no state dir."""
+        if not netif.index(self.interface):
+            raise ConfigurationError(netif.missing_interface_message(self.interface))
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP).close()
+        except PermissionError:
+            raise
+        try:
+            os.makedirs(self.config.state_dir, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError("cannot create --state-dir %s: %s" % (self.config.state_dir, exc))
+        if not os.access(self.config.state_dir, os.W_OK):
+            raise ConfigurationError("--state-dir %s is not writable" % self.config.state_dir)
+
+    def _install_signals(self) -> None:
+        signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        self.selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+
+    def _on_signal(self, signum, frame) -> None:
+        self.stopping = True
+
+    def _open_netlink(self) -> None:
+        try:
+            self.netlink = sockets.open_netlink()
+        except OSError as exc:
+            log.warning("No rtnetlink notifications (%s); checking %s every query interval", exc, self.interface)
+            return
+        self.selector.register(self.netlink, selectors.EVENT_READ, "netlink")
+
+    # --- sockets --------------------------------------------------------------------
+    def _close(self, which: str) -> None:
+        sock = getattr(self, which)
+        if sock is None:
+            return
+        try:
+            self.selector.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+        sock.close()
+        setattr(self, which, None)
+
+    def _socket_failed(self, what: str, exc: OSError, now: float) -> None:
+        log.warning("%s socket on %s failed (%s); reopening in %.1f s", what, self.interface, exc, self.backoff)
+        self._close("rx")
+        self._close("tx")
+        self.retry_at = now + self.backoff
+        self.backoff = min(self.backoff * 2, BACKOFF_MAX)
+
+    def _open_sockets(self, link: netif.LinkState, now: float) -> bool:
+        try:
+            if self.rx is None:
+                self.rx = sockets.open_receiver(self.interface, link.index)
+                self.selector.register(self.rx, selectors.EVENT_READ, "rx")
+            if self.tx is None and link.address is not None:
+                self.tx = sockets.open_sender(self.interface, link.index, link.address)
+        except PermissionError:
+            raise
+        except OSError as exc:
+            self._socket_failed("opening the", exc, now)
+            return False
+        self.retry_at = None
+        self.backoff = BACKOFF_MIN
+        return True
+
+    # --- link and address -----------------------------------------------------------
+    def check_link(self, now: float) -> None:
+        old, new = self.link, netif.link_state(self.interface)
+        self.link = new
+        self.link_check_at = now + self.querier.query_interval
+        if not new.exists:
+            if old.exists:
+                log.warning("Interface %s is gone; waiting for it to come back", self.interface)
+            self._close("rx")
+            self._close("tx")
+            self.state_dirty = True
+            return
+        if not new.up:
+            if old.up or not old.exists:
+                log.warning("Link %s is down; waiting for it to come up", self.interface)
+            self._close("rx")
+            self._close("tx")
+            self.state_dirty = True
+            return
+        came_up = not old.up or old.index != new.index
+        if came_up and old.exists:
+            log.info("Link %s is up again (%s)", self.interface, new.address or "no IPv4 address")
+        if came_up or old.address != new.address:
+            self._close("tx")
+            if old.index != new.index:
+                self._close("rx")
+        if new.address is None and (came_up or old.address is not None):
+            log.warning("No IPv4 address on %s; cannot query until one is assigned", self.interface)
+        if not self._open_sockets(new, now):
+            return
+        if came_up:
+            self._apply(self.querier.start(now, new.address), now)
+        elif old.address != new.address:
+            self._apply(self.querier.set_address(new.address, now), now)
+        self.state_dirty = True
+
+    # --- events ---------------------------------------------------------------------
+    def _send(self, request: SendQuery, now: float) -> None:
+        if self.tx is None:
+            log.debug("Not sending %s query: no usable socket on %s", request.reason, self.interface)
+            return
+        timers = self.querier.timers
+        if timers.igmp_version == 3:
+            payload = encode_query_v3(request.max_resp_tenths, self.querier.robustness,
+                                      int(self.querier.query_interval), request.group)
+        else:
+            payload = encode_query_v2(request.max_resp_tenths, request.group)
+        destination = ALL_HOSTS if request.group == ANY else request.group
+        try:
+            self.tx.sendto(payload, (destination, 0))
+        except OSError as exc:
+            self._socket_failed("Send", exc, now)
+            return
+        self.querier.record_sent(now)
+        self.state_dirty = True
+        log.debug("Sent IGMPv%d %s query to %s from %s", timers.igmp_version, request.reason, destination, self.link.address)
+
+    def _apply(self, events, now: float) -> None:
+        for event in events:
+            if isinstance(event, SendQuery):
+                self._send(event, now)
+            elif isinstance(event, QueryHeard):
+                log.debug("Heard %s from %s", describe(event.query), event.source)
+            elif isinstance(event, RoleChanged):
+                self._role_changed(event)
+                self.write_state(now)
+            elif isinstance(event, ElectionWon):
+                log.info("WON against %s: our %s is lower; %s will back off", event.against, self.link.address, event.against)
+            elif isinstance(event, Adopted):
+                log.info("Adopted querier %s's robustness %d and query interval %g s (takeover timeout now %g s)",
+                         event.source, event.robustness, event.query_interval, event.timeout)
+            elif isinstance(event, VersionMismatch):
+                log.warning("LAN mixes IGMP versions: %s sends IGMPv%d queries, we send IGMPv%d; hosts fall back "
+                            "to the oldest version heard (RFC 3376 s.7). Configure every querier alike.",
+                            event.source, event.heard_version, event.our_version)
+            elif isinstance(event, GroupJoined):
+                log.debug("Group %s reported by %s (IGMPv%d)", event.group, event.reporter, event.version)
+                self.state_dirty = True
+            elif isinstance(event, GroupExpired):
+                log.debug("Group %s expired", event.group)
+                self.state_dirty = True
+            elif isinstance(event, AddressChanged):
+                log.info("Address of %s changed: %s -> %s", self.interface, event.old, event.new)
+                self.state_dirty = True
+
+    def _role_changed(self, event: RoleChanged) -> None:
+        if event.reason == "lost":
+            log.warning("LOST to %s: its address is lower than ours (%s); now non-querier",
+                        event.querier, self.link.address)
+        else:
+            log.warning("No query from %s for %.1f s (timeout %g s): taking over as querier",
+                        event.previous, event.silent_for, self.querier.timeout)
+
+    def on_rx(self, now: float) -> None:
+        for _ in range(RX_BATCH):
+            if self.rx is None:
+                return
+            try:
+                frame = sockets.receive(self.rx)
+            except OSError as exc:
+                self._socket_failed("Receive", exc, now)
+                self.check_link(now)
+                return
+            if frame is None:
+                return
+            data, outgoing = frame
+            packet = decode_ipv4(data)
+            if isinstance(packet, Malformed):
+                self.malformed += 1
+                if now - self._last_malformed_log >= 10.0:
+                    self._last_malformed_log = now
+                    log.debug("Dropped malformed IGMP (%s); %d so far", packet.reason, self.malformed)
+                continue
+            self._apply(self.querier.handle(packet.src, packet.message, now, own=outgoing), now)
+
+    def on_netlink(self, now: float) -> None:
+        indexes = sockets.drain_netlink(self.netlink)
+        if 0 in indexes or self.link.index in indexes or not self.link.exists or not self.link.up:
+            self.check_link(now)
+
+    # --- state file -----------------------------------------------------------------
+    def write_state(self, now: float) -> None:
+        link = "up" if self.link.up else ("down" if self.link.exists else "absent")
+        document = statefile.build(
+            self.querier, interface=self.interface, address=self.link.address, link=link,
+            pid=os.getpid(), version=__version__, started=self.started_wall,
+            malformed=self.malformed, now_mono=now, now_wall=self.wall(),
+        )
+        try:
+            statefile.write(self.state_path, document)
+        except OSError as exc:
+            if now - self._last_state_error >= 60.0:
+                self._last_state_error = now
+                log.warning("Cannot write state file %s: %s", self.state_path, exc)
+            return
+        self.state_written = now
+        self.state_dirty = False
+
+    def _state_due(self) -> float:
+        if self.state_dirty:
+            return self.state_written + STATE_MIN_GAP
+        return self.state_written + self.querier.query_interval
+
+    # --- the loop -------------------------------------------------------------------
+    def next_deadline(self) -> float:
+        candidates = [self._state_due(), self.link_check_at]
+        deadline = self.querier.next_deadline()
+        if deadline is not None:
+            candidates.append(deadline)
+        if self.retry_at is not None:
+            candidates.append(self.retry_at)
+        return min(candidates)
+
+    def run(self) -> int:
+        self._install_signals()
+        self._open_netlink()
+        now = self.clock()
+        self.check_link(now)
+        self.write_state(now)
+        while not self.stopping:
+            timeout = max(0.0, self.next_deadline() - self.clock())
+            for key, _ in self.selector.select(timeout):
+                now = self.clock()
+                if key.data == "rx":
+                    self.on_rx(now)
+                elif key.data == "netlink":
+                    self.on_netlink(now)
+                else:
+                    self._drain_wake()
+            now = self.clock()
+            if self.stopping:
+                break
+            if (self.retry_at is not None and now >= self.retry_at) or now >= self.link_check_at:
+                self.check_link(now)
+            self._apply(self.querier.tick(now), now)
+            if now >= self._state_due():
+                self.write_state(now)
+        self.shutdown()
+        return EXIT_OK
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(64):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def shutdown(self) -> None:
+        q = self.querier
+        uptime = int(self.clock() - self.started)
+        log.info("Stopping on %s: queries sent %d, heard %d; elections won %d, lost %d; takeovers %d; "
+                 "malformed packets dropped %d; uptime %dh%02dm%02ds",
+                 self.interface, q.queries_sent, q.queries_heard, q.elections_won, q.elections_lost,
+                 q.takeovers, self.malformed, uptime // 3600, uptime // 60 % 60, uptime % 60)
+        for which in ("rx", "tx", "netlink"):
+            self._close(which)
+        try:
+            os.unlink(self.state_path)
+        except OSError:
+            pass
+
+
+def banner(daemon: Daemon) -> None:
+    timers = daemon.querier.timers
+    address = netif.ipv4_address(daemon.interface)
+    log.info("Starting IGMP Querier %s on %s (%s)", __version__, daemon.interface, address or "no IPv4 address yet")
+    log.info("Query interval: %gs, Competitor timeout: %gs, Max response: %gs, Robustness: %d, IGMPv%d",
+             timers.query_interval, timers.other_querier_present_interval, timers.max_response_time,
+             timers.robustness, timers.igmp_version)
+    log.info("[Startup] Sending %d rapid queries (every %gs), then one every %gs",
+             timers.startup_count, timers.startup_interval, timers.query_interval)
+    log.info("State file: %s", daemon.state_path)
