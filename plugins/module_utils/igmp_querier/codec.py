@@ -29,6 +29,8 @@ TYPE_V1_REPORT = 0x12
 TYPE_V2_REPORT = 0x16
 TYPE_V2_LEAVE = 0x17
 TYPE_V3_REPORT = 0x22
+#: Well-formed IGMP messages of only 4 octets (RFC 4286 Multicast Router Solicitation/Termination).
+_SHORT_TYPES = (0x31, 0x32)
 
 # IGMPv3 group record types (RFC 3376 s.4.2.12)
 MODE_IS_INCLUDE = 1
@@ -268,6 +270,8 @@ def _addresses(data: bytes, offset: int, count: int) -> Tuple[str, ...]:
 def _decode_igmp(data: bytes) -> Message:
     length = len(data)
     if length < 8:
+        if length >= 4 and data[0] in _SHORT_TYPES and checksum(data) == 0:
+            return Unknown(data[0])  # RFC 4286 router solicitation/termination: 4 octets
         raise MalformedPacket("truncated: %d octets, IGMP needs at least 8" % length)
     if checksum(data) != 0:
         raise MalformedPacket("bad IGMP checksum")
