@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+"""What a listener heard on the wire: every IGMP querier, ours or not, aggregated per source.
+
+Sans-I/O: IPv4 datagrams (or decoded packets) and their arrival time go in; a report comes
+out. Used by ``igmp_status`` (option ``listen``) and the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from .codec import Leave, Malformed, Packet, Query, Report, V3Report, decode_ipv4, ip_key
+
+
+class _Source:
+    __slots__ = (
+        "source", "version", "versions", "count", "general", "group_specific", "first_seen",
+        "last_seen", "last_general", "gaps", "gap_total", "max_resp_tenths", "qrv", "qqi", "own",
+        "router_alert", "ttl",
+    )
+
+    def __init__(self, source: str, now: float) -> None:
+        self.source = source
+        self.version = 0
+        self.versions: set = set()
+        self.count = 0
+        self.general = 0
+        self.group_specific = 0
+        self.first_seen = now
+        self.last_seen = now
+        self.last_general: Optional[float] = None
+        self.gaps = 0
+        self.gap_total = 0.0
+        self.max_resp_tenths: Optional[int] = None
+        self.qrv = 0
+        self.qqi = 0
+        self.own = False
+        self.router_alert = True
+        self.ttl = 1
+
+
+class Observer:
+    """Aggregate the queries heard on one interface, per source address.
+
+    ``interval`` is the mean gap between successive General Queries of a source (group-specific
+    queries come in bursts after a leave and would distort it); it needs two of them.
+    ``max_response`` is what the source's latest General Query advertised (seconds).
+    """
+
+    def __init__(self) -> None:
+        self._sources: Dict[str, _Source] = {}
+        self.packets = 0  # IGMP datagrams seen
+        self.reports = 0  # membership reports and leaves (any version)
+        self.other = 0  # well-formed IGMP that is neither a query nor a report
+        self.malformed = 0
+        self.last_malformed: Optional[str] = None
+
+    def feed(self, datagram: bytes, now: float, own: bool = False) -> Optional[Query]:
+        """Account one IPv4 datagram; returns the query it carried, if any."""
+        decoded = decode_ipv4(datagram)
+        if isinstance(decoded, Malformed):
+            self.packets += 1
+            self.malformed += 1
+            self.last_malformed = decoded.reason
+            return None
+        return self.add(decoded, now, own)
+
+    def add(self, packet: Packet, now: float, own: bool = False) -> Optional[Query]:
+        """Account one decoded packet heard at ``now`` (``own``: this host sent it)."""
+        self.packets += 1
+        message = packet.message
+        if not isinstance(message, Query):
+            if isinstance(message, (Report, Leave, V3Report)):
+                self.reports += 1
+            else:
+                self.other += 1
+            return None
+        entry = self._sources.get(packet.src)
+        if entry is None:
+            entry = self._sources[packet.src] = _Source(packet.src, now)
+        entry.count += 1
+        entry.version = message.version
+        entry.versions.add(message.version)
+        entry.last_seen = now
+        entry.own = entry.own or own
+        entry.router_alert = packet.router_alert
+        entry.ttl = packet.ttl
+        if message.is_general:
+            entry.general += 1
+            if entry.last_general is not None:
+                entry.gaps += 1
+                entry.gap_total += now - entry.last_general
+            entry.last_general = now
+            entry.max_resp_tenths = message.max_resp_tenths
+            if message.version == 3:
+                entry.qrv, entry.qqi = message.qrv, message.qqi
+        else:
+            entry.group_specific += 1
+        return message
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def queriers(self, now: float) -> List[Dict[str, Any]]:
+        """One entry per source, lowest address (the RFC election winner) first."""
+        result = []
+        for entry in sorted(self._sources.values(), key=lambda e: ip_key(e.source)):
+            result.append({
+                "source": entry.source,
+                "version": entry.version,
+                "versions": sorted(entry.versions),
+                "count": entry.count,
+                "general": entry.general,
+                "group_specific": entry.group_specific,
+                "interval": round(entry.gap_total / entry.gaps, 3) if entry.gaps else None,
+                "max_response": None if entry.max_resp_tenths is None else entry.max_resp_tenths / 10.0,
+                "qrv": entry.qrv,
+                "qqi": entry.qqi,
+                "first_seen": round(entry.first_seen, 3),
+                "last_seen": round(entry.last_seen, 3),
+                "last_seen_age": round(max(0.0, now - entry.last_seen), 3),
+                "own": entry.own,
+                "router_alert": entry.router_alert,
+                "ttl": entry.ttl,
+            })
+        return result
+
+    def elected(self) -> Optional[str]:
+        """The lowest-addressed source heard (0.0.0.0, a switch's proxy query, never wins)."""
+        candidates = [s for s in self._sources if s != "0.0.0.0"]
+        return min(candidates, key=ip_key) if candidates else None
+
+    def counters(self) -> Dict[str, Any]:
+        return {
+            "packets": self.packets,
+            "reports": self.reports,
+            "other": self.other,
+            "malformed": self.malformed,
+            "last_malformed": self.last_malformed,
+        }
+
+
+def describe(entry: Dict[str, Any]) -> str:
+    """One short human phrase for a querier entry of :meth:`Observer.queriers`."""
+    text = "%s IGMPv%d x%d" % (entry["source"], entry["version"], entry["count"])
+    if entry["interval"] is not None:
+        text += " every %.1f s" % entry["interval"]
+    if entry["max_response"] is not None:
+        text += ", max resp %.1f s" % entry["max_response"]
+    if entry["own"]:
+        text += " (us)"
+    return text
