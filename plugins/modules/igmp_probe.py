@@ -1,0 +1,570 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: igmp_probe
+short_description: Send or receive test multicast to prove that a group is delivered
+version_added: "0.1.0"
+description:
+  - With O(mode=send), sends O(count) UDP datagrams to a multicast O(group) and O(port), one every
+    O(interval) seconds. Each carries a probe id, a sequence number and the send time.
+  - With O(mode=receive), joins O(group) on O(interface) and listens for O(duration) seconds or
+    until O(count) probes arrived, then reports how many were received, lost, duplicated and
+    reordered, who sent them, and when the first and last arrived.
+  - Run receivers with C(async) and C(poll=0), then the sender, then collect the receivers with
+    M(ansible.builtin.async_status); the C(probe.yml) playbook of this collection does that.
+  - Probing for longer than the switches' membership interval (about 260 seconds) shows whether
+    a querier keeps the memberships alive.
+author:
+  - multicast.igmp developers
+attributes:
+  check_mode:
+    support: partial
+    description:
+      - With O(mode=send), check mode sends nothing and says so in RV(msg).
+      - With O(mode=receive), check mode listens as usual (receiving changes nothing).
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+options:
+  mode:
+    description:
+      - V(send) sends probes, V(receive) joins the group and counts the probes that arrive.
+    type: str
+    required: true
+    choices: [send, receive]
+  group:
+    description:
+      - The IPv4 multicast group (224.0.0.0/4).
+      - Use a group outside 224.0.0.0/24, such as V(239.1.2.3); switches flood the link-local
+        range 224.0.0.0/24 to every port, so probes there cannot show snooping problems.
+    type: str
+    required: true
+  port:
+    description: The UDP destination port (1..65535).
+    type: int
+    default: 59559
+  count:
+    description:
+      - With O(mode=send), the number of probes to send (1..100000); when not given, V(10).
+      - With O(mode=receive), the number of probes expected (1..100000); the receiver stops when
+        that many arrived and reports the rest as lost. When not given, the receiver listens
+        for the whole O(duration) and expects the count that the senders announce in their
+        probes, so a receiver that hears nothing cannot tell a loss.
+    type: int
+  interval:
+    description:
+      - Seconds between probes, 0..60, with O(mode=send) only; when not given, V(0.1).
+      - O(count) x O(interval) is at most 86400 seconds.
+    type: float
+  duration:
+    description:
+      - Seconds to listen, more than 0 and at most 86400, with O(mode=receive) only; when not
+        given, V(10).
+      - With C(async), set the task's C(async) above it.
+    type: float
+  ttl:
+    description: The multicast TTL of the probes, 1..255, with O(mode=send) only; when not given, V(1) (this LAN only).
+    type: int
+  interface:
+    description:
+      - With O(mode=send), the interface to send on (default, the routing table's choice).
+      - With O(mode=receive), the interface to join the group on.
+      - It must exist. Mutually exclusive with O(source).
+    type: str
+  source:
+    description:
+      - An IPv4 address of this host, instead of O(interface).
+      - With O(mode=send), the probes leave from this address and its interface.
+      - With O(mode=receive), the group is joined on the interface that has this address.
+    type: str
+  payload_size:
+    description:
+      - UDP payload octets of each probe, 56 (the probe header) to 8972, with O(mode=send) only;
+        when not given, V(64).
+      - Sizes above the link MTU minus 28 are fragmented.
+    type: int
+  probe_id:
+    description:
+      - With O(mode=send), the id the probes carry (1..32 letters, digits, C(.), C(_), C(:) or C(-));
+        when not given, a random one, returned in RV(probe_id).
+      - With O(mode=receive), count only probes of this id (others are counted in
+        RV(other_probes)).
+    type: str
+notes:
+  - Either O(interface) or O(source) is required with O(mode=receive).
+  - A host that receives its own probes (multicast loopback) counts them too.
+  - RV(delay) compares the sender's clock with the receiver's; it is meaningful only when their
+    clocks are synchronised.
+seealso:
+  - module: multicast.igmp.igmp_status
+"""
+
+EXAMPLES = r"""
+- name: Listen for 300 probes of 239.1.2.3 on eth0 in the background
+  multicast.igmp.igmp_probe:
+    mode: receive
+    group: 239.1.2.3
+    port: 59559
+    interface: eth0
+    count: 300
+    duration: 330
+  async: 400
+  poll: 0
+  register: receiver
+
+- name: Send 300 probes, one per second (longer than a switch's membership interval)
+  multicast.igmp.igmp_probe:
+    mode: send
+    group: 239.1.2.3
+    port: 59559
+    interface: eth0
+    count: 300
+    interval: 1
+    probe_id: run-42
+  delegate_to: sender.example.org
+  run_once: true
+
+- name: Collect the receiver's counts
+  ansible.builtin.async_status:
+    jid: "{{ receiver.ansible_job_id }}"
+  register: received
+  until: received.finished
+  retries: 100
+  delay: 5
+
+- name: Show the loss
+  ansible.builtin.debug:
+    msg: "{{ received.received }}/{{ received.expected }} probes, {{ received.loss_percent }} % lost"
+"""
+
+RETURN = r"""
+msg:
+  description: One line for humans.
+  returned: always
+  type: str
+  sample: "received 300/300 probes of 239.1.2.3:59559 on eth0 (0.0% lost) from 10.0.0.9"
+mode:
+  description: The O(mode).
+  returned: always
+  type: str
+  sample: receive
+group:
+  description: The multicast group.
+  returned: always
+  type: str
+  sample: 239.1.2.3
+port:
+  description: The UDP port.
+  returned: always
+  type: int
+  sample: 59559
+interface:
+  description: The interface used, or V(null) when the routing table chose it.
+  returned: always
+  type: str
+  sample: eth0
+source:
+  description: The O(source), or V(null).
+  returned: always
+  type: str
+  sample: null
+probe_id:
+  description:
+    - With O(mode=send), the id the probes carried.
+    - With O(mode=receive), the O(probe_id) filter, or V(null).
+  returned: always
+  type: str
+  sample: 3f9a1c0b7d2e
+sent:
+  description: Probes sent (V(0) in check mode).
+  returned: O(mode=send)
+  type: int
+  sample: 300
+errors:
+  description: Probes the kernel refused to send (for example no buffer space).
+  returned: O(mode=send)
+  type: int
+  sample: 0
+last_error:
+  description: The last send error, or V(null).
+  returned: O(mode=send)
+  type: str
+  sample: null
+count:
+  description: The O(count) in force.
+  returned: always
+  type: int
+  sample: 300
+interval:
+  description: Seconds between probes.
+  returned: O(mode=send)
+  type: float
+  sample: 1.0
+ttl:
+  description: The multicast TTL of the probes.
+  returned: O(mode=send)
+  type: int
+  sample: 1
+payload_size:
+  description: UDP payload octets of each probe.
+  returned: O(mode=send)
+  type: int
+  sample: 64
+started:
+  description: When sending or listening began (seconds since the epoch).
+  returned: always
+  type: float
+  sample: 1767225600.0
+elapsed:
+  description: Seconds spent sending or listening.
+  returned: always
+  type: float
+  sample: 299.9
+duration:
+  description: The O(duration) the receiver listened for at most.
+  returned: O(mode=receive)
+  type: float
+  sample: 330.0
+stopped:
+  description: Why the receiver stopped, V(count) (all expected probes arrived) or V(duration).
+  returned: O(mode=receive)
+  type: str
+  sample: count
+received:
+  description: Distinct probes received (a probe is a probe id and a sequence number).
+  returned: O(mode=receive)
+  type: int
+  sample: 300
+expected:
+  description: O(count), or when not given the number of probes the senders announced.
+  returned: O(mode=receive)
+  type: int
+  sample: 300
+lost:
+  description: RV(expected) minus RV(received).
+  returned: O(mode=receive)
+  type: int
+  sample: 0
+loss_percent:
+  description: RV(lost) in percent of RV(expected); V(null) when nothing was expected.
+  returned: O(mode=receive)
+  type: float
+  sample: 0.0
+duplicated:
+  description: Extra copies of probes already received.
+  returned: O(mode=receive)
+  type: int
+  sample: 0
+reordered:
+  description: Probes that arrived after a probe with a higher sequence number of the same id.
+  returned: O(mode=receive)
+  type: int
+  sample: 0
+foreign:
+  description: Datagrams to the group and port that were not probes.
+  returned: O(mode=receive)
+  type: int
+  sample: 0
+other_probes:
+  description: Probes of other ids than the O(probe_id) filter.
+  returned: O(mode=receive)
+  type: int
+  sample: 0
+sources:
+  description: Source addresses the probes came from.
+  returned: O(mode=receive)
+  type: list
+  elements: str
+  sample: [10.0.0.9]
+probe_ids:
+  description: Ids of the probes received.
+  returned: O(mode=receive)
+  type: list
+  elements: str
+  sample: [run-42]
+first_arrival:
+  description: When the first probe arrived (seconds since the epoch), or V(null).
+  returned: O(mode=receive)
+  type: float
+  sample: 1767225600.2
+last_arrival:
+  description: When the last probe arrived (seconds since the epoch), or V(null).
+  returned: O(mode=receive)
+  type: float
+  sample: 1767225899.2
+delay:
+  description: One-way delay of the probes received (receiver's clock minus the sender's), or V(null).
+  returned: O(mode=receive)
+  type: dict
+  contains:
+    min:
+      description: Smallest delay, seconds.
+      type: float
+      sample: 0.0003
+    mean:
+      description: Mean delay, seconds.
+      type: float
+      sample: 0.0004
+    max:
+      description: Largest delay, seconds.
+      type: float
+      sample: 0.002
+"""
+
+import ipaddress
+import os
+import select
+import socket
+import struct
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.multicast.igmp.plugins.module_utils import probe
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif
+
+MAX_COUNT = 100000
+MAX_INTERVAL = 60.0
+MAX_DURATION = 86400.0
+DEFAULT_COUNT = 10
+DEFAULT_INTERVAL = 0.1
+DEFAULT_DURATION = 10.0
+DEFAULT_TTL = 1
+IP_MULTICAST_ALL = 49
+SEND_ONLY = ("interval", "ttl", "payload_size")
+RECEIVE_ONLY = ("duration",)
+
+
+def check_group(group):
+    """The error for a group that is not IPv4 multicast, else None."""
+    try:
+        address = ipaddress.ip_address(group)
+    except ValueError:
+        return "group must be an IPv4 multicast address (224.0.0.0/4), got %r" % group
+    if address.version != 4 or not address.is_multicast:
+        return "group must be an IPv4 multicast address (224.0.0.0/4), got %s" % group
+    return None
+
+
+def is_link_local_group(group):
+    return ipaddress.ip_address(group) in ipaddress.ip_network("224.0.0.0/24")
+
+
+def validate(params):
+    """Every problem with the options, as clear messages (empty: all good)."""
+    mode = params["mode"]
+    errors = []
+    problem = check_group(params["group"])
+    if problem:
+        errors.append(problem)
+    if not 1 <= params["port"] <= 65535:
+        errors.append("port must be 1..65535, got %d" % params["port"])
+    if params["count"] is not None and not 1 <= params["count"] <= MAX_COUNT:
+        errors.append("count must be 1..%d, got %d" % (MAX_COUNT, params["count"]))
+    wrong = SEND_ONLY if mode == "receive" else RECEIVE_ONLY
+    for name in wrong:
+        if params[name] is not None:
+            errors.append("%s applies to mode=%s only, not mode=%s" % (
+                name, "send" if mode == "receive" else "receive", mode))
+    if params["interval"] is not None and not 0 <= params["interval"] <= MAX_INTERVAL:
+        errors.append("interval must be 0..%g seconds, got %g" % (MAX_INTERVAL, params["interval"]))
+    if params["duration"] is not None and not 0 < params["duration"] <= MAX_DURATION:
+        errors.append("duration must be more than 0 and at most %g seconds, got %g" % (MAX_DURATION, params["duration"]))
+    if params["ttl"] is not None and not 1 <= params["ttl"] <= 255:
+        errors.append("ttl must be 1..255, got %d" % params["ttl"])
+    if params["payload_size"] is not None and not probe.HEADER_SIZE <= params["payload_size"] <= probe.MAX_PAYLOAD_SIZE:
+        errors.append("payload_size must be %d (the probe header) to %d octets, got %d"
+                      % (probe.HEADER_SIZE, probe.MAX_PAYLOAD_SIZE, params["payload_size"]))
+    if params["probe_id"] is not None and not probe.valid_probe_id(params["probe_id"]):
+        errors.append("probe_id must be 1..%d letters, digits, '.', '_', ':' or '-', got %r"
+                      % (probe.ID_FIELD, params["probe_id"]))
+    if mode == "send" and not errors:
+        count = params["count"] or DEFAULT_COUNT
+        interval = DEFAULT_INTERVAL if params["interval"] is None else params["interval"]
+        if count * interval > MAX_DURATION:
+            errors.append("count x interval must be at most %g seconds, got %d x %g" % (MAX_DURATION, count, interval))
+    if params["source"] is not None:
+        try:
+            source = ipaddress.ip_address(params["source"])
+        except ValueError:
+            source = None
+        if source is None or source.version != 4 or source.is_multicast or source.is_unspecified:
+            errors.append("source must be a unicast IPv4 address of this host, got %r" % params["source"])
+    if params["interface"] is not None and not netif.index(params["interface"]):
+        errors.append(netif.missing_interface_message(params["interface"]))
+    return errors
+
+
+def ip_mreqn(group, address, ifindex):
+    return struct.pack("4s4si", socket.inet_aton(group), socket.inet_aton(address), ifindex)
+
+
+def open_sender(interface, source, ttl):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+        if interface is not None:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, ip_mreqn("0.0.0.0", "0.0.0.0", netif.index(interface)))
+        if source is not None:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source))
+            sock.bind((source, 0))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def open_receiver(group, port, interface, source):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((group, port))
+        sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)  # only what this socket joined
+        ifindex = netif.index(interface) if interface is not None else 0
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, ip_mreqn(group, source or "0.0.0.0", ifindex))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def run_send(module, params, result):
+    count = params["count"] or DEFAULT_COUNT
+    interval = DEFAULT_INTERVAL if params["interval"] is None else params["interval"]
+    ttl = params["ttl"] or DEFAULT_TTL
+    size = params["payload_size"] or probe.DEFAULT_PAYLOAD_SIZE
+    probe_id = params["probe_id"] or os.urandom(6).hex()
+    target = (params["group"], params["port"])
+    where = " on %s" % (params["interface"] or params["source"]) if (params["interface"] or params["source"]) else ""
+    result.update(probe_id=probe_id, count=count, interval=interval, ttl=ttl, payload_size=size,
+                  sent=0, errors=0, last_error=None, started=time.time(), elapsed=0.0)
+    plan = "%d probes to %s:%d%s (id %s, every %g s, TTL %d)" % (count, target[0], target[1], where, probe_id, interval, ttl)
+    if module.check_mode:
+        result["msg"] = "check mode: sent nothing; would send " + plan
+        return
+    try:
+        sock = open_sender(params["interface"], params["source"], ttl)
+    except OSError as exc:
+        if params["source"] is not None:
+            module.fail_json(msg="cannot send from source %s: %s (is it an address of this host?)"
+                             % (params["source"], to_native(exc)), **result)
+        module.fail_json(msg="cannot open the probe socket: %s" % to_native(exc), **result)
+    start = time.monotonic()
+    try:
+        for sequence in range(count):
+            delay = start + sequence * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            datagram = probe.encode(probe_id, sequence, count, time.time(), size)
+            try:
+                sock.sendto(datagram, target)
+                result["sent"] += 1
+            except OSError as exc:
+                result["errors"] += 1
+                result["last_error"] = to_native(exc)
+    finally:
+        sock.close()
+    result["elapsed"] = round(time.monotonic() - start, 3)
+    if not result["sent"]:
+        module.fail_json(msg="sent none of %s: %s%s" % (plan, result["last_error"],
+                                                        "" if where else "; set interface or source"), **result)
+    result["msg"] = "sent %d of %s in %.1f s" % (result["sent"], plan, result["elapsed"])
+    if result["errors"]:
+        result["msg"] += "; %d send errors, last: %s" % (result["errors"], result["last_error"])
+
+
+def run_receive(module, params, result):
+    count = params["count"]
+    duration = DEFAULT_DURATION if params["duration"] is None else params["duration"]
+    interface = params["interface"]
+    if interface is not None and not netif.is_up(interface):
+        module.warn("interface %s is down: no probe can arrive" % interface)
+    stats = probe.ReceiveStats(params["probe_id"])
+    result.update(count=count, duration=duration, started=time.time())
+    try:
+        sock = open_receiver(params["group"], params["port"], interface, params["source"])
+    except OSError as exc:
+        module.fail_json(msg="cannot join %s on %s: %s" % (params["group"], interface or params["source"], to_native(exc)),
+                         **result)
+    start = time.monotonic()
+    stopped = "duration"
+    try:
+        while True:
+            if count is not None and stats.received >= count:
+                stopped = "count"
+                break
+            left = start + duration - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([sock], [], [], left)
+            while ready:
+                try:
+                    data, address = sock.recvfrom(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                stats.add(data, address[0], time.time())
+    finally:
+        sock.close()
+    result["elapsed"] = round(time.monotonic() - start, 3)
+    result["stopped"] = stopped
+    result.update(stats.summary(count))
+    where = "%s:%d on %s" % (params["group"], params["port"], interface or params["source"])
+    if result["expected"]:
+        text = "received %d/%d probes of %s (%.1f%% lost)" % (
+            result["received"], result["expected"], where, result["loss_percent"])
+    elif result["received"]:
+        text = "received %d probes of %s" % (result["received"], where)
+    else:
+        text = "received no probes of %s in %.0f s (count not given: loss unknown)" % (where, duration)
+    if result["sources"]:
+        text += " from " + ", ".join(result["sources"])
+    for key in ("duplicated", "reordered"):
+        if result[key]:
+            text += ", %d %s" % (result[key], key)
+    result["msg"] = text
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            mode=dict(type="str", required=True, choices=["send", "receive"]),
+            group=dict(type="str", required=True),
+            port=dict(type="int", default=59559),
+            count=dict(type="int"),
+            interval=dict(type="float"),
+            duration=dict(type="float"),
+            ttl=dict(type="int"),
+            interface=dict(type="str"),
+            source=dict(type="str"),
+            payload_size=dict(type="int"),
+            probe_id=dict(type="str"),
+        ),
+        mutually_exclusive=[("interface", "source")],
+        required_if=[("mode", "receive", ("interface", "source"), True)],
+        supports_check_mode=True,
+    )
+    params = module.params
+    errors = validate(params)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    if is_link_local_group(params["group"]):
+        module.warn("%s is in 224.0.0.0/24, which snooping switches flood to every port: this probe cannot show "
+                    "snooping problems; use a group such as 239.1.2.3" % params["group"])
+    result = dict(changed=False, mode=params["mode"], group=params["group"], port=params["port"],
+                  interface=params["interface"], source=params["source"], probe_id=params["probe_id"])
+    if params["mode"] == "send":
+        run_send(module, params, result)
+    else:
+        run_receive(module, params, result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

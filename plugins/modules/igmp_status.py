@@ -1,0 +1,744 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: multicast.igmp contributors
+# MIT License (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: igmp_status
+short_description: Report the live state of the IGMP querier instances on a host
+version_added: "0.1.0"
+description:
+  - Reads the state file that each C(igmp-querier@IFACE) daemon keeps up to date and asks
+    systemd whether the unit is installed, active and enabled.
+  - Reports per interface the daemon's role (querier or non-querier), its address, the elected
+    querier, the query counters, the age of the last query sent and heard, the learned group
+    table, and whether the state file is stale (not refreshed for several query intervals, so
+    the daemon is hung or dead).
+  - With O(listen) above zero, also captures IGMP on the interfaces for that many seconds and
+    reports every querier heard on the wire, ours or not.
+  - Never changes anything. A host without the daemon is not an error; it reports
+    RV(interfaces.IFACE.installed=false).
+author:
+  - multicast.igmp developers
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything, so check mode runs it normally.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+options:
+  interface:
+    description:
+      - The interface whose querier to report, for example V(eth0).
+      - When omitted, every instance present on the host is reported, that is every interface
+        with a state file below O(state_dir) and every C(igmp-querier@IFACE.service) unit that
+        systemd knows or that is enabled.
+    type: str
+  state_dir:
+    description:
+      - The daemon's state directory. The module reads C(STATE_DIR/IFACE.json) and, the layout
+        under systemd, C(STATE_DIR/IFACE/IFACE.json).
+    type: path
+    default: /run/igmp-querier
+  listen:
+    description:
+      - Seconds to capture IGMP on the interfaces and report every querier heard in
+        RV(interfaces.IFACE.heard). V(0) does not capture.
+      - Capturing needs CAP_NET_RAW (root, for example C(become=true) or C(ansible -b)); without
+        it the module fails with a message that says so, and still returns the status.
+      - Without O(interface) and with no instance on the host, captures on every interface
+        that is up and has an IPv4 address, except loopback.
+      - To see a querier's interval, listen for more than twice its query interval.
+    type: float
+    default: 0
+notes:
+  - The state file is written by the daemon; see the C(querier) role of this collection.
+  - On a host where systemd is not running (for example a container without it), RV(interfaces.IFACE.active)
+    and RV(interfaces.IFACE.enabled) are V(null) and RV(systemd.note) says why.
+seealso:
+  - module: multicast.igmp.igmp_probe
+"""
+
+EXAMPLES = r"""
+- name: Report every querier instance on the host
+  multicast.igmp.igmp_status:
+  register: igmp
+
+- name: Print the one-line summaries
+  ansible.builtin.debug:
+    msg: "{{ igmp.msg }}"
+
+- name: Listen on eth0 for 130 seconds and report every querier heard there
+  multicast.igmp.igmp_status:
+    interface: eth0
+    listen: 130
+  become: true
+
+- name: Fail when an instance has a stale state file
+  ansible.builtin.assert:
+    that: igmp.interfaces | dict2items | selectattr('value.stale') | list | length == 0
+    fail_msg: "{{ igmp.msg }}"
+
+# Ad hoc, over a whole LAN:
+#   ansible all -m multicast.igmp.igmp_status
+#   ansible all -b -m multicast.igmp.igmp_status -a 'interface=eth0 listen=130'
+"""
+
+RETURN = r"""
+msg:
+  description: The one-line summaries of all interfaces, one per line.
+  returned: always
+  type: str
+  sample: "eth0: querier 10.0.0.9 (us), 42 sent, 3 groups"
+state_dir:
+  description: The state directory that was read.
+  returned: always
+  type: str
+  sample: /run/igmp-querier
+listened:
+  description: Seconds the module captured IGMP (V(0) without O(listen)).
+  returned: always
+  type: float
+  sample: 0.0
+systemd:
+  description: Whether systemd could be asked about the units.
+  returned: always
+  type: dict
+  contains:
+    available:
+      description: V(true) when systemd runs on the host and C(systemctl) was found.
+      type: bool
+      sample: true
+    note:
+      description: Why systemd was not asked, or V(null).
+      type: str
+      sample: null
+interfaces:
+  description: One entry per reported interface, keyed by interface name.
+  returned: always
+  type: dict
+  sample:
+    eth0:
+      interface: eth0
+      installed: true
+      active: true
+      enabled: true
+      role: querier
+      address: 10.0.0.9
+      querier: 10.0.0.9
+      is_querier: true
+      queries_sent: 42
+      queries_heard: 0
+      stale: false
+      groups: [{group: 239.1.2.3, last_reporter: 10.0.0.20, version: 2, expires: 1767225600.0, expires_in: 101.3}]
+      msg: "eth0: querier 10.0.0.9 (us), 42 sent, 1 group"
+  contains:
+    interface:
+      description: The interface name.
+      type: str
+      sample: eth0
+    exists:
+      description: Whether the interface exists in the host's network namespace.
+      type: bool
+      sample: true
+    installed:
+      description:
+        - Whether a querier instance is installed on the interface. True when a state file is
+          present, a unit file or drop-in or an enabled link for C(igmp-querier@IFACE.service) is
+          present, or systemd reports the unit enabled or not inactive.
+      type: bool
+      sample: true
+    active:
+      description: Whether systemd reports the unit active; V(null) without systemd.
+      type: bool
+      sample: true
+    enabled:
+      description: Whether systemd reports the unit enabled; V(null) without systemd.
+      type: bool
+      sample: true
+    unit:
+      description: What systemd reports about C(igmp-querier@IFACE.service); V(null) without systemd.
+      type: dict
+      sample: {name: igmp-querier@eth0.service, load_state: loaded, active_state: active, sub_state: running, unit_file_state: enabled}
+    state_file:
+      description: The state file read, or V(null) when there is none.
+      type: str
+      sample: /run/igmp-querier/eth0/eth0.json
+    state_error:
+      description: Why the state file could not be used, or V(null).
+      type: str
+      sample: null
+    role:
+      description: The daemon's role, V(querier) or V(non-querier); V(null) without a state file.
+      type: str
+      sample: querier
+    link:
+      description: The link state the daemon sees, V(up), V(down) or V(absent).
+      type: str
+      sample: up
+    address:
+      description: The daemon's IPv4 source address on the interface.
+      type: str
+      sample: 10.0.0.9
+    querier:
+      description: The elected querier on the LAN as the daemon sees it (its own address when it queries).
+      type: str
+      sample: 10.0.0.9
+    is_querier:
+      description: Whether this host is the elected querier.
+      type: bool
+      sample: true
+    queries_sent:
+      description: General and group-specific queries sent since the daemon started.
+      type: int
+      sample: 42
+    queries_heard:
+      description: Queries heard from other queriers since the daemon started.
+      type: int
+      sample: 0
+    last_query_sent_age:
+      description: Seconds since the daemon last sent a query, or V(null).
+      type: float
+      sample: 12.5
+    last_query_heard_age:
+      description: Seconds since the daemon last heard another querier's query, or V(null).
+      type: float
+      sample: null
+    last_query_heard_from:
+      description: The source of the last query heard, or V(null).
+      type: str
+      sample: null
+    state_age:
+      description: Seconds since the daemon last wrote its state file.
+      type: float
+      sample: 12.4
+    stale:
+      description:
+        - V(true) when the state file has not been refreshed for more than three query intervals
+          (the daemon is hung, or stopped and left it behind).
+      type: bool
+      sample: false
+    groups:
+      description: The group memberships the daemon learned from reports.
+      type: list
+      elements: dict
+      sample: [{group: 239.1.2.3, last_reporter: 10.0.0.20, version: 2, expires: 1767225600.0, expires_in: 101.3}]
+    igmp_version:
+      description: The IGMP version of the daemon's queries.
+      type: int
+      sample: 2
+    timers:
+      description: The configured timers (seconds) of the daemon.
+      type: dict
+      sample: {query_interval: 60, max_response_time: 10, robustness: 2, startup_query_count: 2, startup_query_interval: 15, timeout: 125}
+    effective:
+      description: The timers in force (adopted from an IGMPv3 querier's QRV and QQIC when we are not querier).
+      type: dict
+      sample: {query_interval: 60, robustness: 2, timeout: 125}
+    elections_won:
+      description: Times the daemon outranked a higher-addressed querier.
+      type: int
+      sample: 0
+    elections_lost:
+      description: Times the daemon yielded to a lower-addressed querier.
+      type: int
+      sample: 0
+    takeovers:
+      description: Times the daemon took over after the elected querier fell silent.
+      type: int
+      sample: 0
+    malformed_dropped:
+      description: Malformed IGMP packets the daemon dropped.
+      type: int
+      sample: 0
+    pid:
+      description: The daemon's process id.
+      type: int
+      sample: 812
+    daemon_version:
+      description: The daemon's version.
+      type: str
+      sample: 0.1.0
+    uptime:
+      description: Seconds since the daemon started.
+      type: float
+      sample: 3600.2
+    heard:
+      description:
+        - With O(listen) above zero, one entry per source of queries heard on the wire during the
+          capture, lowest address (the election winner) first; V(null) without O(listen).
+      type: list
+      elements: dict
+      contains:
+        source:
+          description: Source address of the queries (V(0.0.0.0) is a snooping switch's proxy query).
+          type: str
+          sample: 10.0.0.9
+        version:
+          description: IGMP version of its latest query.
+          type: int
+          sample: 2
+        versions:
+          description: Every IGMP version heard from it.
+          type: list
+          elements: int
+          sample: [2]
+        count:
+          description: Queries heard from it.
+          type: int
+          sample: 3
+        general:
+          description: General Queries heard from it.
+          type: int
+          sample: 3
+        group_specific:
+          description: Group-specific queries heard from it.
+          type: int
+          sample: 0
+        interval:
+          description: Mean seconds between its General Queries; V(null) with fewer than two.
+          type: float
+          sample: 60.0
+        max_response:
+          description: Max response time (seconds) of its latest General Query.
+          type: float
+          sample: 10.0
+        qrv:
+          description: IGMPv3 Querier's Robustness Variable (V(0) when not given).
+          type: int
+          sample: 0
+        qqi:
+          description: IGMPv3 Querier's Query Interval in seconds (V(0) when not given).
+          type: int
+          sample: 0
+        first_seen:
+          description: When its first query was heard (seconds since the epoch).
+          type: float
+          sample: 1767225600.1
+        last_seen:
+          description: When its latest query was heard (seconds since the epoch).
+          type: float
+          sample: 1767225720.1
+        last_seen_age:
+          description: Seconds between its latest query and the end of the capture.
+          type: float
+          sample: 9.9
+        own:
+          description: Whether this host sent it.
+          type: bool
+          sample: true
+    listen:
+      description: With O(listen) above zero, what the capture on this interface saw in total; V(null) otherwise.
+      type: dict
+      sample: {seconds: 130.0, elected: 10.0.0.9, packets: 7, reports: 4, other: 0, malformed: 0, last_malformed: null, error: null}
+    msg:
+      description: One line for humans.
+      type: str
+      sample: "eth0: non-querier, querier is 10.0.0.9 (heard 2.1 s ago), 3 groups"
+"""
+
+import glob
+import os
+import re
+import select
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif, observe, sockets, state
+
+UNIT_TEMPLATE = "igmp-querier@"
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+             "/usr/lib/systemd/system", "/lib/systemd/system")
+MAX_LISTEN = 600.0
+INTERFACE_NAME = re.compile(r"^[^/\s]{1,15}$")
+ACTIVE_LIKE = ("active", "activating", "deactivating", "reloading", "failed", "refreshing")
+ENABLED_LIKE = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias", "indirect")
+SHOW_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
+
+
+def unit_name(interface):
+    return "%s%s.service" % (UNIT_TEMPLATE, interface)
+
+
+def unescape_instance(instance):
+    """systemd escapes instance names (\\xNN); interface names never contain '/'."""
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), instance)
+
+
+def instance_of(unit):
+    """``igmp-querier@eth0.service`` -> ``eth0`` (None for other units and the template)."""
+    unit = os.path.basename(unit)
+    if not unit.startswith(UNIT_TEMPLATE) or not unit.endswith(".service"):
+        return None
+    instance = unescape_instance(unit[len(UNIT_TEMPLATE):-len(".service")])
+    return instance or None
+
+
+def unit_files(interface, root="/"):
+    """Files that install ``igmp-querier@IFACE``: an instance unit, a drop-in, an enabled link."""
+    found = []
+    name = unit_name(interface)
+    for directory in UNIT_DIRS:
+        base = os.path.join(root, directory.lstrip("/"))
+        for path in (os.path.join(base, name), os.path.join(base, name + ".d")):
+            if os.path.lexists(path):
+                found.append(path)
+        found.extend(sorted(glob.glob(os.path.join(glob.escape(base), "*.wants", glob.escape(name)))))
+    return found
+
+
+def enabled_instances(root="/"):
+    """Interfaces with an enabled link ``*.wants/igmp-querier@IFACE.service`` or an instance file."""
+    names = set()
+    for directory in UNIT_DIRS:
+        base = glob.escape(os.path.join(root, directory.lstrip("/")))
+        for path in glob.glob(os.path.join(base, "*.wants", UNIT_TEMPLATE + "*.service")) + glob.glob(
+                os.path.join(base, UNIT_TEMPLATE + "?*.service")):
+            instance = instance_of(path)
+            if instance:
+                names.add(instance)
+    return names
+
+
+def parse_show(text):
+    """``systemctl show -p A,B`` output -> {A: value, B: value}."""
+    result = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            result[key.strip()] = value.strip()
+    return result
+
+
+def parse_list_units(text):
+    """``systemctl list-units --plain --no-legend`` output -> the querier interfaces listed."""
+    names = set()
+    for line in text.splitlines():
+        fields = line.split()
+        if fields:
+            instance = instance_of(fields[0].lstrip("*\u25cf "))
+            if instance:
+                names.add(instance)
+    return names
+
+
+class Systemd:
+    """Asks systemctl about querier units; ``available`` is False on hosts without systemd."""
+
+    def __init__(self, module):
+        self.module = module
+        self.note = None
+        self.systemctl = module.get_bin_path("systemctl")
+        if not os.path.isdir("/run/systemd/system"):
+            self.note = "systemd is not running on this host: active and enabled are unknown"
+        elif not self.systemctl:
+            self.note = "systemctl not found: active and enabled are unknown"
+        self.available = self.note is None
+
+    def instances(self):
+        if not self.available:
+            return set()
+        rc, out, err = self.module.run_command(
+            [self.systemctl, "list-units", "--all", "--plain", "--no-legend", "--no-pager", UNIT_TEMPLATE + "*.service"])
+        if rc != 0:
+            self.module.warn("systemctl list-units failed (rc %d): %s" % (rc, err.strip()))
+            return set()
+        return parse_list_units(out)
+
+    def show(self, interface):
+        if not self.available:
+            return None
+        name = unit_name(interface)
+        rc, out, err = self.module.run_command(
+            [self.systemctl, "show", name, "--no-pager", "-p", ",".join(SHOW_PROPERTIES)])
+        if rc != 0:
+            self.module.warn("systemctl show %s failed (rc %d): %s" % (name, rc, err.strip()))
+            return None
+        props = parse_show(out)
+        return {
+            "name": name,
+            "load_state": props.get("LoadState"),
+            "active_state": props.get("ActiveState"),
+            "sub_state": props.get("SubState"),
+            "unit_file_state": props.get("UnitFileState"),
+        }
+
+
+def _age(now, then):
+    return None if then is None else round(max(0.0, now - float(then)), 3)
+
+
+def _plural(count, word):
+    return "%d %s%s" % (count, word, "" if count == 1 else "s")
+
+
+def report(interface, now, document=None, state_file=None, state_error=None, unit=None, systemd_available=False,
+           files=(), exists=True, heard=None, listen=None):
+    """The entry of one interface: pure, from what was read (``now`` is the wall clock)."""
+    entry = {
+        "interface": interface,
+        "exists": exists,
+        "installed": False,
+        "active": None,
+        "enabled": None,
+        "unit": unit,
+        "state_file": state_file,
+        "state_error": state_error,
+        "role": None,
+        "link": None,
+        "address": None,
+        "querier": None,
+        "is_querier": None,
+        "queries_sent": None,
+        "queries_heard": None,
+        "last_query_sent_age": None,
+        "last_query_heard_age": None,
+        "last_query_heard_from": None,
+        "state_age": None,
+        "stale": None,
+        "groups": None,
+        "igmp_version": None,
+        "timers": None,
+        "effective": None,
+        "elections_won": None,
+        "elections_lost": None,
+        "takeovers": None,
+        "malformed_dropped": None,
+        "pid": None,
+        "daemon_version": None,
+        "uptime": None,
+        "heard": heard,
+        "listen": listen,
+        "msg": "",
+    }
+    active_state = None
+    if systemd_available and unit is not None:
+        active_state = unit.get("active_state")
+        entry["active"] = active_state == "active"
+        entry["enabled"] = unit.get("unit_file_state") in ENABLED_LIKE
+    installed = bool(files) or state_file is not None
+    if unit is not None and unit.get("load_state") == "loaded":
+        installed = installed or entry["enabled"] or active_state in ACTIVE_LIKE
+    entry["installed"] = bool(installed)
+
+    if document is not None:
+        doc = document
+        entry.update({
+            "role": doc["role"],
+            "link": doc["link"],
+            "address": doc["address"],
+            "querier": doc["querier"],
+            "is_querier": doc["role"] == "querier",
+            "queries_sent": doc["queries_sent"],
+            "queries_heard": doc["queries_heard"],
+            "last_query_sent_age": _age(now, doc["last_query_sent"]),
+            "last_query_heard_age": _age(now, doc["last_query_heard"]),
+            "last_query_heard_from": doc["last_query_heard_from"],
+            "state_age": round(state.age(doc, now), 3),
+            "stale": state.is_stale(doc, now),
+            "groups": [dict(g, expires_in=None if g.get("expires") is None else round(float(g["expires"]) - now, 3))
+                       for g in doc["groups"]],
+            "igmp_version": doc["igmp_version"],
+            "timers": doc["timers"],
+            "effective": doc["effective"],
+            "elections_won": doc["elections_won"],
+            "elections_lost": doc["elections_lost"],
+            "takeovers": doc["takeovers"],
+            "malformed_dropped": doc["malformed_dropped"],
+            "pid": doc["pid"],
+            "daemon_version": doc["version"],
+            "uptime": _age(now, doc["started"]),
+        })
+    entry["msg"] = summary(entry, active_state)
+    return entry
+
+
+def summary(entry, active_state=None):
+    """The one line for humans."""
+    name = entry["interface"]
+    if entry["state_error"]:
+        line = "%s: unreadable state file: %s" % (name, entry["state_error"])
+    elif entry["role"] is None:
+        if not entry["installed"]:
+            line = "%s: no querier installed" % name
+            if not entry["exists"]:
+                line += " (no such interface)"
+        elif entry["active"]:
+            line = "%s: daemon active, no state file yet" % name
+        elif active_state:
+            line = "%s: installed, daemon not running (%s)" % (name, active_state)
+        else:
+            line = "%s: installed, no state file" % name
+    elif entry["stale"]:
+        if entry["active"] is False:
+            line = "%s: daemon not running (%s), state left behind is %.0f s old" % (
+                name, active_state, entry["state_age"])
+        else:
+            line = "%s: STALE state (%.0f s old): daemon hung?" % (name, entry["state_age"])
+    else:
+        groups = _plural(len(entry["groups"]), "group")
+        if entry["link"] != "up":
+            line = "%s: link %s, daemon waiting (%s, %s sent)" % (name, entry["link"], entry["role"], entry["queries_sent"])
+        elif entry["is_querier"]:
+            line = "%s: querier %s (us), %d sent, %s" % (name, entry["address"], entry["queries_sent"], groups)
+        elif entry["querier"]:
+            heard = ""
+            if entry["last_query_heard_age"] is not None:
+                heard = " (heard %.1f s ago)" % entry["last_query_heard_age"]
+            line = "%s: non-querier, querier is %s%s, %s" % (name, entry["querier"], heard, groups)
+        else:
+            line = "%s: non-querier, no querier heard, %s" % (name, groups)
+        if entry["active"] is False and active_state:
+            line += "; systemd says %s" % active_state
+    listen = entry["listen"]
+    if listen is not None:
+        if listen.get("error"):
+            line += "; listen failed: %s" % listen["error"]
+        elif entry["heard"]:
+            line += "; heard " + ", ".join(observe.describe(q) for q in entry["heard"])
+        else:
+            line += "; heard no query in %.0f s" % listen["seconds"]
+    return line
+
+
+def listen_on(names, seconds):
+    """Capture IGMP on ``names`` for ``seconds``: {name: (queriers, counters, error)}."""
+    observers = {}
+    errors = {}
+    socks = {}
+    try:
+        for name in names:
+            index = netif.index(name)
+            if not index:
+                errors[name] = "interface does not exist"
+                continue
+            try:
+                sock = sockets.open_receiver(name, index)
+            except PermissionError:
+                errors[name] = "capturing IGMP needs CAP_NET_RAW (run as root: become: true or ansible -b)"
+                continue
+            except OSError as exc:
+                errors[name] = "cannot capture on %s: %s" % (name, exc)
+                continue
+            socks[sock.fileno()] = (name, sock)
+            observers[name] = observe.Observer()
+        deadline = time.monotonic() + seconds
+        while socks:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select(list(socks), [], [], left)
+            for fd in ready:
+                name, sock = socks[fd]
+                while True:
+                    try:
+                        got = sockets.receive(sock)
+                    except OSError:
+                        got = None
+                    if got is None:
+                        break
+                    observers[name].feed(got[0], time.time(), own=got[1])
+    finally:
+        for _, sock in socks.values():
+            sock.close()
+    now = time.time()
+    result = {}
+    for name in names:
+        if name in errors:
+            result[name] = (None, {"seconds": float(seconds), "elected": None, "error": errors[name]})
+        else:
+            counters = observers[name].counters()
+            counters.update(seconds=float(seconds), elected=observers[name].elected(), error=None)
+            result[name] = (observers[name].queriers(now), counters)
+    return result
+
+
+def default_listen_interfaces():
+    names = []
+    for name in netif.interfaces():
+        facts = netif.link_state(name)
+        if name != "lo" and facts.up and facts.address and not facts.address.startswith("127."):
+            names.append(name)
+    return names
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            interface=dict(type="str"),
+            state_dir=dict(type="path", default="/run/igmp-querier"),
+            listen=dict(type="float", default=0.0),
+        ),
+        supports_check_mode=True,
+    )
+    interface = module.params["interface"]
+    state_dir = module.params["state_dir"]
+    listen = module.params["listen"]
+    if interface is not None and not INTERFACE_NAME.match(interface):
+        module.fail_json(msg="interface must be a Linux interface name (1..15 characters, no '/' or spaces), got %r"
+                         % interface)
+    if not 0 <= listen <= MAX_LISTEN:
+        module.fail_json(msg="listen must be 0..%g seconds, got %g" % (MAX_LISTEN, listen))
+
+    systemd = Systemd(module)
+    found = state.discover(state_dir)
+    if interface is not None:
+        names = [interface]
+    else:
+        names = sorted(set(found) | systemd.instances() | enabled_instances())
+
+    listen_names = names
+    if listen > 0 and interface is None and not names:
+        listen_names = default_listen_interfaces()
+    if listen > 0 and interface is not None and not netif.index(interface):
+        module.fail_json(msg="cannot listen: " + netif.missing_interface_message(interface))
+    heard = listen_on(listen_names, listen) if listen > 0 else {}
+
+    now = time.time()
+    result = {}
+    for name in sorted(set(names) | set(heard)):
+        path = found.get(name) or state.find(state_dir, name)
+        document = error = None
+        if path is not None:
+            try:
+                document = state.read(path)
+            except state.StateError as exc:
+                error = str(exc)
+        queriers, counters = heard.get(name, (None, None))
+        entry = report(
+            name, now, document=document, state_file=path, state_error=error, unit=systemd.show(name),
+            systemd_available=systemd.available, files=unit_files(name), exists=bool(netif.index(name)),
+            heard=queriers, listen=counters,
+        )
+        result[name] = entry
+        if entry["stale"] or entry["state_error"]:
+            module.warn(entry["msg"])
+
+    lines = [result[name]["msg"] for name in sorted(result)]
+    if not lines:
+        lines = ["no igmp-querier instance on this host (no state file in %s, no %s*.service unit)"
+                 % (state_dir, UNIT_TEMPLATE)]
+        if listen > 0:
+            lines[0] += "; no interface to listen on"
+    output = dict(
+        changed=False,
+        interfaces=result,
+        msg="\n".join(lines),
+        state_dir=state_dir,
+        listened=float(listen),
+        systemd=dict(available=systemd.available, note=systemd.note),
+    )
+    denied = sorted(name for name, (_, counters) in heard.items() if counters.get("error") and "CAP_NET_RAW" in counters["error"])
+    if denied:
+        output["msg"] = ("listen=%g needs CAP_NET_RAW to capture IGMP on %s: run as root (become: true, or ansible -b), "
+                         "or leave listen at 0 for the status alone\n" % (listen, ", ".join(denied))) + output["msg"]
+        module.fail_json(**output)
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()
