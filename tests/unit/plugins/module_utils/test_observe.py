@@ -1,0 +1,123 @@
+"""observe.Observer: the per-source aggregation of queries heard on the wire (igmp_status listen).
+
+Wire bytes come from scapy (the independent encoder) and from our codec, fed with explicit times.
+"""
+
+import pytest
+
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, observe
+
+sc = pytest.importorskip("scapy.layers.igmp", reason="scapy is the independent encoder of the wire bytes")
+inet = pytest.importorskip("scapy.layers.inet")
+IP = inet.IP
+
+A, B, C = "10.0.0.9", "10.0.0.10", "10.0.0.100"
+
+
+def v2_query(src, mrcode=100, group="0.0.0.0"):
+    return bytes(IP(src=src, dst=group if group != "0.0.0.0" else "224.0.0.1", ttl=1, options=[inet.IPOption_Router_Alert()])
+                 / sc.IGMP_MQ(mrcode=mrcode, gaddr=group))
+
+
+def v3_query(src, mrcode=100, qrv=2, qqic=125):
+    return bytes(IP(src=src, dst="224.0.0.1", ttl=1) / sc.IGMPv3_MQ(mrcode=mrcode, qrv=qrv, qqic=qqic))
+
+
+def test_interval_is_the_mean_gap_between_general_queries():
+    obs = observe.Observer()
+    for when in (100.0, 160.0, 221.0):
+        assert isinstance(obs.feed(v2_query(A), when), codec.Query)
+    (entry,) = obs.queriers(now=230.0)
+    assert entry["source"] == A
+    assert entry["version"] == 2 and entry["versions"] == [2]
+    assert entry["count"] == 3 and entry["general"] == 3 and entry["group_specific"] == 0
+    assert entry["interval"] == pytest.approx(60.5)
+    assert entry["max_response"] == 10.0
+    assert entry["first_seen"] == 100.0 and entry["last_seen"] == 221.0
+    assert entry["last_seen_age"] == pytest.approx(9.0)
+    assert entry["router_alert"] is True and entry["ttl"] == 1
+    assert entry["own"] is False
+
+
+def test_one_query_has_no_interval():
+    obs = observe.Observer()
+    obs.feed(v2_query(A, mrcode=50), 5.0)
+    (entry,) = obs.queriers(now=5.0)
+    assert entry["interval"] is None
+    assert entry["max_response"] == 5.0
+
+
+def test_group_specific_queries_are_counted_but_do_not_shorten_the_interval():
+    obs = observe.Observer()
+    obs.feed(v2_query(A), 0.0)
+    obs.feed(v2_query(A, mrcode=10, group="239.1.2.3"), 30.0)
+    obs.feed(v2_query(A, mrcode=10, group="239.1.2.3"), 31.0)
+    obs.feed(v2_query(A), 60.0)
+    (entry,) = obs.queriers(now=60.0)
+    assert entry["count"] == 4
+    assert entry["general"] == 2 and entry["group_specific"] == 2
+    assert entry["interval"] == 60.0
+    assert entry["max_response"] == 10.0  # the general query's, not the group-specific 1.0 s
+
+
+def test_sources_are_listed_lowest_address_first_and_the_lowest_is_elected():
+    obs = observe.Observer()
+    obs.feed(v2_query(C), 1.0)
+    obs.feed(v2_query("0.0.0.0"), 1.5)  # a snooping switch's proxy query: listed, never elected
+    obs.feed(v3_query(B, qrv=3, qqic=20), 2.0)
+    obs.feed(v2_query(A), 3.0)
+    assert [e["source"] for e in obs.queriers(now=3.0)] == ["0.0.0.0", A, B, C]
+    assert obs.elected() == A
+    v3 = obs.queriers(now=3.0)[2]
+    assert (v3["version"], v3["qrv"], v3["qqi"], v3["max_response"]) == (3, 3, 20, 10.0)
+
+
+def test_mixed_versions_from_one_source():
+    obs = observe.Observer()
+    obs.feed(v3_query(A), 0.0)
+    obs.feed(v2_query(A), 10.0)
+    obs.feed(bytes(IP(src=A, dst="224.0.0.1") / sc.IGMP_MQ(mrcode=0)), 20.0)  # IGMPv1
+    (entry,) = obs.queriers(now=20.0)
+    assert entry["version"] == 1
+    assert entry["versions"] == [1, 2, 3]
+    assert entry["max_response"] == 0.0
+
+
+def test_own_queries_are_marked():
+    obs = observe.Observer()
+    ours = codec.encode_ipv4(A, codec.ALL_HOSTS, codec.encode_query_v2(100))
+    obs.feed(ours, 1.0, own=True)
+    obs.feed(ours, 2.0, own=False)
+    (entry,) = obs.queriers(now=2.0)
+    assert entry["own"] is True
+    assert entry["count"] == 2
+
+
+def test_reports_malformed_and_other_messages_are_counted_not_listed():
+    obs = observe.Observer()
+    assert obs.feed(bytes(IP(src=B, dst="239.1.2.3") / sc.IGMPv2_MR(gaddr="239.1.2.3")), 1.0) is None
+    assert obs.feed(bytes(IP(src=B, dst="224.0.0.2") / sc.IGMPv2_LG(gaddr="239.1.2.3")), 1.1) is None
+    assert obs.feed(codec.encode_ipv4(B, "224.0.0.22", codec.encode_report_v3([])), 1.2) is None
+    broken = bytearray(v2_query(A))
+    broken[-1] ^= 0xFF  # IGMP checksum no longer adds up
+    assert obs.feed(bytes(broken), 2.0) is None
+    assert obs.feed(b"\x45\x00", 2.1) is None
+    unknown = codec.encode_ipv4(B, codec.ALL_HOSTS, codec._finish(bytearray(b"\x13\x00\x00\x00\x00\x00\x00\x00")))
+    assert obs.feed(unknown, 3.0) is None
+    assert len(obs) == 0 and obs.queriers(now=3.0) == [] and obs.elected() is None
+    counters = obs.counters()
+    assert counters["packets"] == 6
+    assert counters["reports"] == 3
+    assert counters["malformed"] == 2
+    assert counters["other"] == 1
+    assert counters["last_malformed"].startswith("truncated")
+
+
+def test_describe_is_one_short_phrase():
+    obs = observe.Observer()
+    obs.feed(v2_query(A), 0.0, own=True)
+    obs.feed(v2_query(A), 2.0, own=True)
+    assert observe.describe(obs.queriers(now=2.0)[0]) == "10.0.0.9 IGMPv2 x2 every 2.0 s, max resp 10.0 s (us)"
+    single = observe.Observer()
+    single.feed(v2_query(B), 0.0)
+    assert observe.describe(single.queriers(now=0.0)[0]) == "10.0.0.10 IGMPv2 x1, max resp 10.0 s"
