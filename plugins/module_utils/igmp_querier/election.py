@@ -16,7 +16,18 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from .codec import ANY, Leave, Query, Report, V3Report, ip_key
+from .codec import (
+    ALLOW_NEW_SOURCES,
+    ANY,
+    BLOCK_OLD_SOURCES,
+    CHANGE_TO_INCLUDE,
+    MODE_IS_INCLUDE,
+    Leave,
+    Query,
+    Report,
+    V3Report,
+    ip_key,
+)
 from .config import Timers, rfc_timeout
 from .groups import GroupTable
 
@@ -326,8 +337,21 @@ def _reported_groups(message) -> List[str]:
     if isinstance(message, Report):
         return [message.group]
     if isinstance(message, V3Report):
-        return [r.group for r in message.records]
+        return [r.group for r in message.records if _refreshes(r)]
     return []
+
+
+def _refreshes(record) -> bool:
+    """Whether a v3 group record refreshes its group in :meth:`GroupTable.apply` (shows interest).
+
+    BLOCK_OLD_SOURCES and empty ALLOW/INCLUDE records do not, so they neither join a group nor
+    answer (cancel) the group-specific queries that follow a leave.
+    """
+    if record.record_type == BLOCK_OLD_SOURCES:
+        return False
+    if record.record_type in (ALLOW_NEW_SOURCES, MODE_IS_INCLUDE, CHANGE_TO_INCLUDE):
+        return bool(record.sources)
+    return True
 
 
 def _version_of(message) -> int:
