@@ -9,6 +9,7 @@ Every invalid value is refused with one line that names the flag and the allowed
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import NamedTuple, Optional, Sequence
 
@@ -129,8 +130,10 @@ def validate(args: argparse.Namespace) -> Config:
     _check(MIN_QUERY_INTERVAL <= qi <= MAX_QUERY_INTERVAL,
            "--query-interval must be %g..%g seconds, got %g" % (MIN_QUERY_INTERVAL, MAX_QUERY_INTERVAL, qi))
     mrt = args.max_response_time
-    tenths = int(round(mrt * 10))
     limit = MAX_V2_RESPONSE_TENTHS if args.igmp_version == 2 else MAX_FLOAT_CODE_VALUE
+    _check(math.isfinite(mrt),  # nan/inf would raise in int(round()) below
+           "--max-response-time must be 0.1..%g seconds for IGMPv%d, got %g" % (limit / 10.0, args.igmp_version, mrt))
+    tenths = int(round(mrt * 10))
     _check(1 <= tenths <= limit,
            "--max-response-time must be 0.1..%g seconds for IGMPv%d, got %g" % (limit / 10.0, args.igmp_version, mrt))
     _check(abs(tenths - mrt * 10) < 1e-6,
