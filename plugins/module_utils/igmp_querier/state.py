@@ -183,7 +183,7 @@ def discover(state_dir: str) -> Dict[str, str]:
     for name in names:
         full = os.path.join(state_dir, name)
         if name.endswith(".json") and not name.startswith(".") and os.path.isfile(full):
-            found.setdefault(name[:-5], full)
+            found[name[:-5]] = full  # <if>.json wins over <if>/<if>.json, as in find()
         elif os.path.isdir(full) and os.path.isfile(state_path(full, name)):
             found.setdefault(name, state_path(full, name))
     return found

@@ -1,0 +1,267 @@
+"""The live state file: schema built from a real Querier, atomic replace, validation, discovery."""
+
+import json
+import os
+import threading
+
+import pytest
+
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.state import StateError
+
+T = Timers(query_interval=10.0, max_response_time=1.0, robustness=2)
+WALL = 1700000000.0  # the wall clock at the snapshot; the monotonic clock reads 1003.0 then
+ME = "192.168.1.5"
+G1 = "239.1.1.1"
+
+
+def message(payload):
+    return codec.decode_igmp(payload)
+
+
+def snapshot(q, now_mono=1003.0, **overrides):
+    kwargs = dict(interface="eth0", address=ME, link="up", pid=4321, version="0.1.0",
+                  started=WALL - 10.0, malformed=3, now_mono=now_mono, now_wall=WALL)
+    kwargs.update(overrides)
+    return state.build(q, **kwargs)
+
+
+@pytest.fixture
+def querier():
+    q = Querier(T, ME)
+    q.start(1000.0)
+    q.record_sent(1000.0)
+    q.handle("192.168.1.7", message(codec.encode_report_v2(G1)), 1001.0)
+    q.handle("192.168.1.9", message(codec.encode_query_v2(100)), 1002.0)  # higher: we win
+    return q
+
+
+def test_build_from_a_real_querier(querier):
+    doc = snapshot(querier)
+    assert state.validate(doc) is doc
+    assert doc == {
+        "schema": 1,
+        "interface": "eth0",
+        "address": ME,
+        "link": "up",
+        "role": "querier",
+        "querier": ME,
+        "igmp_version": 2,
+        "queries_sent": 1,
+        "queries_heard": 1,
+        "last_query_sent": WALL - 3.0,  # monotonic times become wall-clock times
+        "last_query_heard": WALL - 1.0,
+        "last_query_heard_from": "192.168.1.9",
+        "elections_won": 1,
+        "elections_lost": 0,
+        "takeovers": 0,
+        "malformed_dropped": 3,
+        "groups": [{"group": G1, "last_reporter": "192.168.1.7", "version": 2, "expires": WALL - 2.0 + 21.0}],
+        "timers": {"query_interval": 10.0, "max_response_time": 1.0, "robustness": 2,
+                   "startup_query_count": 2, "startup_query_interval": 2.5, "timeout": 20.5},
+        "effective": {"query_interval": 10.0, "robustness": 2, "timeout": 20.5},
+        "updated": WALL,
+        "started": WALL - 10.0,
+        "pid": 4321,
+        "version": "0.1.0",
+    }
+    assert state.group_names(doc) == [G1]
+
+
+def test_build_of_a_non_querier_shows_the_elected_querier_and_adopted_timers(querier):
+    querier.handle("192.168.1.2", message(codec.encode_query_v3(100, 3, 30)), 1003.0)
+    doc = state.validate(snapshot(querier, now_mono=1004.0))
+    assert (doc["role"], doc["querier"], doc["elections_lost"]) == ("non-querier", "192.168.1.2", 1)
+    assert doc["effective"] == {"query_interval": 30.0, "robustness": 3, "timeout": 90.5}
+    assert doc["timers"]["query_interval"] == 10.0
+
+
+def test_build_before_any_query_and_without_address():
+    q = Querier(T, None)
+    doc = state.validate(snapshot(q, address=None, link="down"))
+    assert (doc["address"], doc["last_query_sent"], doc["last_query_heard"], doc["groups"]) == (None, None, None, [])
+
+
+def test_write_read_round_trip(tmp_path, querier):
+    doc = snapshot(querier)
+    path = state.state_path(str(tmp_path), "eth0")
+    assert path == str(tmp_path / "eth0.json")
+    state.write(path, doc)
+    assert state.read(path) == doc
+    text = open(path).read()
+    assert text.endswith("}\n")
+    assert json.loads(text) == doc
+
+
+def test_write_replaces_atomically_mode_0644_no_temp_files(tmp_path, querier):
+    path = str(tmp_path / "eth0.json")
+    old_umask = os.umask(0o077)
+    try:
+        state.write(path, snapshot(querier))
+        before = os.stat(path)
+        with open(path) as old_handle:
+            querier.record_sent(1003.0)
+            state.write(path, snapshot(querier))
+            # a rename, not a rewrite: a reader of the old file still has the whole old document
+            assert json.load(old_handle)["queries_sent"] == 1
+        after = os.stat(path)
+    finally:
+        os.umask(old_umask)
+    assert state.read(path)["queries_sent"] == 2
+    assert before.st_ino != after.st_ino
+    assert after.st_mode & 0o777 == 0o644  # whatever the daemon's umask
+    assert os.listdir(str(tmp_path)) == ["eth0.json"]
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp_file(tmp_path, querier):
+    path = str(tmp_path / "eth0.json")
+    state.write(path, snapshot(querier))
+    with pytest.raises(TypeError):
+        state.write(path, {"not json": object()})
+    assert os.listdir(str(tmp_path)) == ["eth0.json"]
+    assert state.read(path) == snapshot(querier)
+
+
+def test_readers_never_see_a_partial_file(tmp_path, querier):
+    path = str(tmp_path / "eth0.json")
+    doc = snapshot(querier)
+    doc["groups"] = [dict(doc["groups"][0], group="239.9.%d.%d" % (i // 256, i % 256)) for i in range(300)]
+    state.write(path, doc)
+    errors = []
+    done = threading.Event()
+
+    def reader():
+        while not done.is_set():
+            try:
+                state.read(path)
+            except StateError as exc:  # pragma: no cover - the failure being tested for
+                errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for n in range(150):
+            doc["queries_sent"] = n
+            state.write(path, doc)
+    finally:
+        done.set()
+        thread.join()
+    assert errors == []
+    assert os.listdir(str(tmp_path)) == ["eth0.json"]
+
+
+# --- validation -----------------------------------------------------------------------------
+
+def _broken(change):
+    def make(doc):
+        doc = json.loads(json.dumps(doc))
+        change(doc)
+        return doc
+    return make
+
+
+INVALID = [
+    ("not an object", lambda doc: [doc], "state is not a JSON object"),
+    ("other schema", _broken(lambda d: d.update(schema=2)), "state schema 2, expected 1"),
+    ("no schema", _broken(lambda d: d.pop("schema")), "state schema None, expected 1"),
+    ("missing role", _broken(lambda d: d.pop("role")), "state has no 'role'"),
+    ("missing pid", _broken(lambda d: d.pop("pid")), "state has no 'pid'"),
+    ("counter as string", _broken(lambda d: d.update(queries_sent="3")), "state field 'queries_sent' has type str"),
+    ("counter as bool", _broken(lambda d: d.update(takeovers=True)), "state field 'takeovers' has type bool"),
+    ("address as int", _broken(lambda d: d.update(address=5)), "state field 'address' has type int"),
+    ("updated null", _broken(lambda d: d.update(updated=None)), "state field 'updated' has type NoneType"),
+    ("groups not a list", _broken(lambda d: d.update(groups={})), "state field 'groups' has type dict"),
+    ("group without expiry", _broken(lambda d: d["groups"][0].pop("expires")),
+     "lacks group, last_reporter, version, expires"),
+    ("group not an object", _broken(lambda d: d["groups"].append("239.1.1.1")), "state group entry '239.1.1.1' lacks"),
+    ("timers without timeout", _broken(lambda d: d["timers"].pop("timeout")), "state timers lack 'timeout'"),
+]
+
+
+@pytest.mark.parametrize("name, breaker, reason", INVALID, ids=[c[0] for c in INVALID])
+def test_validation_errors(querier, name, breaker, reason):
+    doc = breaker(snapshot(querier))
+    with pytest.raises(StateError) as exc:
+        state.validate(doc)
+    assert reason in str(exc.value)
+
+
+@pytest.mark.parametrize("content, reason", [
+    (None, "No such file"),
+    ("", "cannot read"),
+    ('{"schema": 1,', "cannot read"),
+    (b"\xff\xfe\x00garbage", "cannot read"),
+    ("[]", "state is not a JSON object"),
+    ('{"schema": 1}', "state has no"),
+])
+def test_read_errors(tmp_path, content, reason):
+    path = str(tmp_path / "eth0.json")
+    if isinstance(content, bytes):
+        open(path, "wb").write(content)
+    elif content is not None:
+        open(path, "w").write(content)
+    with pytest.raises(StateError) as exc:
+        state.read(path)
+    assert reason in str(exc.value)
+    if content is None or content in ("", '{"schema": 1,'):
+        assert path in str(exc.value)
+
+
+# --- finding state files ------------------------------------------------------------------------
+
+def test_discover_and_find_both_layouts(tmp_path, querier):
+    d = str(tmp_path)
+    doc = snapshot(querier)
+    state.write(os.path.join(d, "eth0.json"), doc)  # <dir>/<if>.json
+    os.mkdir(os.path.join(d, "br0"))
+    state.write(os.path.join(d, "br0", "br0.json"), doc)  # <dir>/<if>/<if>.json (systemd RuntimeDirectory)
+    # things that are not state files
+    open(os.path.join(d, ".eth1.json.tmp1234"), "w").write("{")  # a writer's temp file
+    open(os.path.join(d, "notes.txt"), "w").write("x")
+    os.mkdir(os.path.join(d, "veth0"))
+    open(os.path.join(d, "veth0", "other.json"), "w").write("{}")
+    os.mkdir(os.path.join(d, "empty"))
+    os.mkdir(os.path.join(d, "dir.json"))
+    assert state.discover(d) == {"eth0": os.path.join(d, "eth0.json"), "br0": os.path.join(d, "br0", "br0.json")}
+    assert state.find(d, "eth0") == os.path.join(d, "eth0.json")
+    assert state.find(d, "br0") == os.path.join(d, "br0", "br0.json")
+    assert state.find(d, "veth0") is None
+    assert state.find(d, "eth9") is None
+    for path in state.discover(d).values():
+        assert state.read(path) == doc
+
+
+def test_discover_and_find_agree_when_both_layouts_exist(tmp_path, querier):
+    d = str(tmp_path)
+    state.write(os.path.join(d, "eth0.json"), snapshot(querier))
+    os.mkdir(os.path.join(d, "eth0"))
+    state.write(os.path.join(d, "eth0", "eth0.json"), snapshot(querier))
+    assert state.discover(d)["eth0"] == state.find(d, "eth0") == os.path.join(d, "eth0.json")
+
+
+def test_discover_of_a_missing_directory_is_empty(tmp_path):
+    assert state.discover(str(tmp_path / "nope")) == {}
+    assert state.find(str(tmp_path / "nope"), "eth0") is None
+
+
+# --- staleness ----------------------------------------------------------------------------------
+
+def test_is_stale_after_three_query_intervals(querier):
+    doc = snapshot(querier)  # updated = WALL, query interval 10 s
+    assert not state.is_stale(doc, WALL)
+    assert not state.is_stale(doc, WALL + 31.0)  # 3 x 10 + 1 s of slack
+    assert state.is_stale(doc, WALL + 31.001)
+    assert state.age(doc, WALL + 12.5) == 12.5
+    assert state.age(doc, WALL - 5.0) == 0.0  # a clock step back is not a negative age
+
+
+def test_is_stale_follows_the_adopted_interval(querier):
+    querier.handle("192.168.1.2", message(codec.encode_query_v3(100, 2, 30)), 1003.0)
+    doc = snapshot(querier)
+    assert doc["effective"]["query_interval"] == 30.0
+    assert not state.is_stale(doc, WALL + 91.0)
+    assert state.is_stale(doc, WALL + 91.001)
+    del doc["effective"]["query_interval"]  # an older writer: fall back to the configured interval
+    assert state.is_stale(doc, WALL + 31.001)
