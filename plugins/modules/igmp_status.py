@@ -418,9 +418,9 @@ def parse_list_units(text):
     """``systemctl list-units --plain --no-legend`` output -> the querier interfaces listed."""
     names = set()
     for line in text.splitlines():
-        fields = line.split()
+        fields = [f for f in line.split() if f not in ("*", "\u25cf")]  # failed units carry a bullet
         if fields:
-            instance = instance_of(fields[0].lstrip("*\u25cf "))
+            instance = instance_of(fields[0])
             if instance:
                 names.add(instance)
     return names
@@ -515,14 +515,13 @@ def report(interface, now, document=None, state_file=None, state_error=None, uni
         "listen": listen,
         "msg": "",
     }
-    active_state = None
+    active_state = None  # systemd's word on the unit, when the unit exists
     if systemd_available and unit is not None:
-        active_state = unit.get("active_state")
-        entry["active"] = active_state == "active"
+        entry["active"] = unit.get("active_state") == "active"
         entry["enabled"] = unit.get("unit_file_state") in ENABLED_LIKE
-    installed = bool(files) or state_file is not None
-    if unit is not None and unit.get("load_state") == "loaded":
-        installed = installed or entry["enabled"] or active_state in ACTIVE_LIKE
+        if unit.get("load_state") == "loaded":
+            active_state = unit.get("active_state")
+    installed = bool(files) or state_file is not None or entry["enabled"] or active_state in ACTIVE_LIKE
     entry["installed"] = bool(installed)
 
     if document is not None:
@@ -567,14 +566,14 @@ def summary(entry, active_state=None):
             line = "%s: no querier installed" % name
             if not entry["exists"]:
                 line += " (no such interface)"
-        elif entry["active"]:
+        elif active_state == "active":
             line = "%s: daemon active, no state file yet" % name
         elif active_state:
             line = "%s: installed, daemon not running (%s)" % (name, active_state)
         else:
             line = "%s: installed, no state file" % name
     elif entry["stale"]:
-        if entry["active"] is False:
+        if active_state and active_state != "active":
             line = "%s: daemon not running (%s), state left behind is %.0f s old" % (
                 name, active_state, entry["state_age"])
         else:
@@ -592,7 +591,7 @@ def summary(entry, active_state=None):
             line = "%s: non-querier, querier is %s%s, %s" % (name, entry["querier"], heard, groups)
         else:
             line = "%s: non-querier, no querier heard, %s" % (name, groups)
-        if entry["active"] is False and active_state:
+        if active_state and active_state != "active":
             line += "; systemd says %s" % active_state
     listen = entry["listen"]
     if listen is not None:

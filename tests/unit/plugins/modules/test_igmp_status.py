@@ -1,0 +1,386 @@
+"""igmp_status, run through its main() with real module arguments and real state files.
+
+State files are written by the daemon's own code path: a real ``election.Querier`` fed real
+messages, snapshotted by ``state.build`` and written by ``state.write``. Listening captures real
+IGMP on loopback (root). Running unprivileged uses a real unprivileged child process. One test
+runs the module through the ``ansible`` command itself.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from ansible.module_utils.common import warnings as module_warnings
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, election, sockets, state
+from ansible_collections.multicast.igmp.plugins.modules import igmp_status
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+MODULE = os.path.join(REPO, "plugins", "modules", "igmp_status.py")
+ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: raw IGMP capture and send on loopback")
+A, B, MEMBER = "10.0.0.9", "10.0.0.10", "10.0.0.20"
+
+
+def collections_root():
+    for entry in sys.path:
+        if os.path.isdir(os.path.join(entry, "ansible_collections", "multicast", "igmp")):
+            return entry
+    raise RuntimeError("tests/conftest.py did not put the collection on sys.path")
+
+
+def run_module(capsys, **args):
+    """main() with these arguments; returns (exit code, parsed result)."""
+    getattr(module_warnings, "_global_warnings", {}).clear()  # warnings of an earlier in-process run
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            igmp_status.main()
+    return exc.value.code, json.loads(capsys.readouterr().out)
+
+
+def warnings_of(result):
+    """The warning texts of a result (plain strings, or ansible 2.19's structured summaries)."""
+    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+
+
+def write_state(directory, interface, querier, *, age=0.0, mono=1000.0, per_instance=False, link="up"):
+    """Snapshot a real Querier as the daemon does; ``age``: how long ago the daemon wrote it."""
+    wall = time.time() - age
+    document = state.build(querier, interface=interface, address=querier.address, link=link, pid=4242,
+                           version="0.1.0", started=wall - 300.0, malformed=0, now_mono=mono, now_wall=wall)
+    target = os.path.join(str(directory), interface) if per_instance else str(directory)
+    os.makedirs(target, exist_ok=True)
+    path = state.state_path(target, interface)
+    state.write(path, document)
+    return path
+
+
+def querier_with_member(query_interval=10.0):
+    """We are querier at A, sent one query at t=998, heard a report for 239.1.2.3 at t=999."""
+    q = election.Querier(config.Timers(query_interval=query_interval, max_response_time=1.0), A)
+    q.start(998.0)
+    q.record_sent(998.0)
+    q.handle(MEMBER, codec.Report(2, "239.1.2.3"), 999.0)
+    return q
+
+
+def non_querier(heard_at=998.0):
+    """We are at B and lost the election to A, whose query we heard at ``heard_at``."""
+    q = election.Querier(config.Timers(query_interval=10.0, max_response_time=1.0), B)
+    q.start(990.0)
+    q.record_sent(990.0)
+    q.handle(A, codec.Query(2, 10, codec.ANY), heard_at)
+    return q
+
+
+# --- status from state files ---------------------------------------------------------------
+def test_querier_state(tmp_path, capsys):
+    path = write_state(tmp_path, "eth7", querier_with_member())
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    assert rc == 0 and out["changed"] is False
+    entry = out["interfaces"]["eth7"]
+    assert entry["installed"] is True and entry["state_file"] == path and entry["state_error"] is None
+    assert (entry["role"], entry["address"], entry["querier"], entry["is_querier"]) == ("querier", A, A, True)
+    assert entry["queries_sent"] == 1 and entry["queries_heard"] == 0
+    assert entry["last_query_sent_age"] == pytest.approx(2.0, abs=1.0)
+    assert entry["last_query_heard_age"] is None and entry["last_query_heard_from"] is None
+    assert entry["stale"] is False and entry["state_age"] < 5
+    assert [g["group"] for g in entry["groups"]] == ["239.1.2.3"]
+    assert entry["groups"][0]["last_reporter"] == MEMBER
+    assert entry["groups"][0]["expires_in"] == pytest.approx(2 * 10.0 + 1.0 - 1.0, abs=1.5)
+    assert entry["igmp_version"] == 2 and entry["timers"]["query_interval"] == 10.0
+    assert entry["pid"] == 4242 and entry["daemon_version"] == "0.1.0"
+    assert entry["uptime"] == pytest.approx(300.0, abs=5)
+    assert entry["heard"] is None and entry["listen"] is None
+    assert entry["msg"] == "eth7: querier 10.0.0.9 (us), 1 sent, 1 group"
+    assert out["msg"] == entry["msg"]
+    assert out["listened"] == 0.0 and out["state_dir"] == str(tmp_path)
+
+
+def test_non_querier_names_the_elected_querier(tmp_path, capsys):
+    write_state(tmp_path, "eth8", non_querier(heard_at=998.0), mono=1000.0, per_instance=True)
+    rc, out = run_module(capsys, state_dir=str(tmp_path), interface="eth8")
+    entry = out["interfaces"]["eth8"]
+    assert rc == 0
+    assert (entry["role"], entry["address"], entry["querier"], entry["is_querier"]) == ("non-querier", B, A, False)
+    assert entry["queries_heard"] == 1 and entry["last_query_heard_from"] == A
+    assert entry["elections_lost"] == 1
+    assert entry["msg"].startswith("eth8: non-querier, querier is 10.0.0.9 (heard 2.")
+    assert entry["msg"].endswith(" s ago), 0 groups")
+
+
+def test_every_instance_is_found_in_both_layouts(tmp_path, capsys):
+    write_state(tmp_path, "eth7", querier_with_member())
+    write_state(tmp_path, "eth8", non_querier(), per_instance=True)
+    (tmp_path / ".eth9.json.tmp123").write_text("{}")  # the daemon's temp file mid-rename: not an instance
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    assert sorted(out["interfaces"]) == ["eth7", "eth8"]
+    assert out["msg"].splitlines() == [out["interfaces"]["eth7"]["msg"], out["interfaces"]["eth8"]["msg"]]
+
+
+def test_stale_state_is_reported_and_warned(tmp_path, capsys):
+    write_state(tmp_path, "eth7", querier_with_member(query_interval=10.0), age=120.0)
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    entry = out["interfaces"]["eth7"]
+    assert rc == 0 and entry["stale"] is True
+    assert entry["state_age"] == pytest.approx(120.0, abs=2.0)
+    assert entry["msg"] == "eth7: STALE state (120 s old): daemon hung?"
+    assert entry["msg"] in warnings_of(out)
+
+
+def test_fresh_enough_state_is_not_stale(tmp_path, capsys):
+    # three query intervals (30 s) plus a second of grace
+    write_state(tmp_path, "eth7", querier_with_member(query_interval=10.0), age=29.0)
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    assert out["interfaces"]["eth7"]["stale"] is False
+    assert warnings_of(out) == []
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("{not json", "cannot read"),
+    (json.dumps({"schema": 99}), "schema 99"),
+    (json.dumps({"schema": 1, "interface": "eth7"}), "state has no"),
+])
+def test_unreadable_state_is_reported_not_fatal(tmp_path, capsys, content, reason):
+    (tmp_path / "eth7.json").write_text(content)
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    entry = out["interfaces"]["eth7"]
+    assert rc == 0
+    assert entry["installed"] is True and entry["role"] is None
+    assert reason in entry["state_error"]
+    assert entry["msg"].startswith("eth7: unreadable state file: ")
+    assert entry["msg"] in warnings_of(out)
+
+
+def test_host_without_the_daemon_is_not_an_error(tmp_path, capsys):
+    rc, out = run_module(capsys, state_dir=str(tmp_path / "absent"))
+    assert rc == 0 and out["changed"] is False
+    assert out["interfaces"] == {}
+    assert out["msg"].startswith("no igmp-querier instance on this host")
+
+
+def test_named_interface_without_the_daemon(tmp_path, capsys):
+    rc, out = run_module(capsys, state_dir=str(tmp_path), interface="nosuch0")
+    entry = out["interfaces"]["nosuch0"]
+    assert rc == 0
+    assert entry["installed"] is False and entry["exists"] is False and entry["role"] is None
+    assert entry["msg"] == "nosuch0: no querier installed (no such interface)"
+
+
+def test_systemd_is_reported_as_it_is_on_this_host(tmp_path, capsys):
+    rc, out = run_module(capsys, state_dir=str(tmp_path), interface="lo")
+    systemd_runs = os.path.isdir("/run/systemd/system") and shutil.which("systemctl") is not None
+    assert out["systemd"]["available"] is systemd_runs
+    entry = out["interfaces"]["lo"]
+    if out["systemd"]["available"]:
+        assert out["systemd"]["note"] is None
+        assert entry["unit"]["name"] == "igmp-querier@lo.service"
+        assert entry["active"] is False and entry["enabled"] is False
+    else:
+        assert "systemd" in out["systemd"]["note"] or "systemctl" in out["systemd"]["note"]
+        assert entry["unit"] is None and entry["active"] is None and entry["enabled"] is None
+
+
+def test_check_mode_reports_the_same(tmp_path, capsys):
+    write_state(tmp_path, "eth7", querier_with_member())
+    rc, out = run_module(capsys, state_dir=str(tmp_path), _ansible_check_mode=True)
+    assert rc == 0 and out["changed"] is False
+    assert out["interfaces"]["eth7"]["msg"] == "eth7: querier 10.0.0.9 (us), 1 sent, 1 group"
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"listen": -1}, "listen must be 0..600 seconds, got -1"),
+    ({"listen": 600.5}, "listen must be 0..600 seconds, got 600.5"),
+    ({"listen": "soon"}, "listen"),
+    ({"interface": "a/b"}, "interface must be a Linux interface name"),
+    ({"interface": "x" * 16}, "interface must be a Linux interface name"),
+    ({"interface": "eth 0"}, "interface must be a Linux interface name"),
+    ({"interface": "nosuch0", "listen": 1}, "cannot listen: interface 'nosuch0' does not exist; interfaces here:"),
+    ({"bogus": 1}, "Unsupported parameters"),
+])
+def test_bad_options_fail_clearly(tmp_path, capsys, args, message):
+    rc, out = run_module(capsys, state_dir=str(tmp_path), **args)
+    assert rc == 1 and out["failed"] is True
+    assert message in out["msg"]
+
+
+# --- the pure parts: systemd output, unit files, summaries -------------------------------------
+def test_systemctl_output_parsing():
+    show = "LoadState=loaded\nActiveState=failed\nSubState=failed\nUnitFileState=enabled\n"
+    assert igmp_status.parse_show(show) == {"LoadState": "loaded", "ActiveState": "failed",
+                                            "SubState": "failed", "UnitFileState": "enabled"}
+    listing = ("igmp-querier@eth0.service   loaded active running IGMP querier on eth0\n"
+               "igmp-querier@br\\x2dlan.service loaded failed failed  IGMP querier on br-lan\n"
+               "\u25cf igmp-querier@eth1.service loaded failed failed IGMP querier on eth1\n")
+    assert igmp_status.parse_list_units(listing) == {"eth0", "br-lan", "eth1"}
+    assert igmp_status.instance_of("igmp-querier@.service") is None
+    assert igmp_status.instance_of("sshd.service") is None
+    assert igmp_status.instance_of("/etc/systemd/system/multi-user.target.wants/igmp-querier@eth0.service") == "eth0"
+
+
+def test_unit_files_and_enabled_instances(tmp_path):
+    etc = tmp_path / "etc" / "systemd" / "system"
+    wants = etc / "multi-user.target.wants"
+    wants.mkdir(parents=True)
+    (etc / "igmp-querier@.service").write_text("[Service]\n")
+    (wants / "igmp-querier@eth0.service").symlink_to(etc / "igmp-querier@.service")
+    (etc / "igmp-querier@eth2.service.d").mkdir()
+    assert igmp_status.enabled_instances(str(tmp_path)) == {"eth0"}
+    assert igmp_status.unit_files("eth0", str(tmp_path)) == [str(wants / "igmp-querier@eth0.service")]
+    assert igmp_status.unit_files("eth2", str(tmp_path)) == [str(etc / "igmp-querier@eth2.service.d")]
+    assert igmp_status.unit_files("eth1", str(tmp_path)) == []
+
+
+def unit(active, enabled="enabled", load="loaded"):
+    return {"name": "igmp-querier@eth0.service", "load_state": load, "active_state": active,
+            "sub_state": "x", "unit_file_state": enabled}
+
+
+def test_summaries_with_systemd():
+    now = time.time()
+    doc = state.build(querier_with_member(), interface="eth0", address=A, link="up", pid=1, version="0.1.0",
+                      started=now - 10, malformed=0, now_mono=1000.0, now_wall=now - 100)
+    fresh = dict(doc, updated=now)
+    report = igmp_status.report
+    running = report("eth0", now, document=fresh, state_file="/x", unit=unit("active"), systemd_available=True)
+    assert (running["installed"], running["active"], running["enabled"]) == (True, True, True)
+    assert running["msg"] == "eth0: querier 10.0.0.9 (us), 1 sent, 1 group"
+    hung = report("eth0", now, document=doc, state_file="/x", unit=unit("active"), systemd_available=True)
+    assert hung["msg"] == "eth0: STALE state (100 s old): daemon hung?"
+    dead = report("eth0", now, document=doc, state_file="/x", unit=unit("failed"), systemd_available=True)
+    assert dead["msg"] == "eth0: daemon not running (failed), state left behind is 100 s old"
+    failed = report("eth0", now, unit=unit("failed"), systemd_available=True)
+    assert failed["installed"] is True and failed["active"] is False
+    assert failed["msg"] == "eth0: installed, daemon not running (failed)"
+    starting = report("eth0", now, unit=unit("active"), systemd_available=True)
+    assert starting["msg"] == "eth0: daemon active, no state file yet"
+    template_only = report("eth0", now, unit=unit("inactive", enabled="disabled"), systemd_available=True)
+    assert template_only["installed"] is False and template_only["enabled"] is False
+    assert template_only["msg"] == "eth0: no querier installed"
+    by_hand = report("eth0", now, document=fresh, state_file="/x", unit=unit("inactive", "", "not-found"),
+                     systemd_available=True)
+    assert by_hand["installed"] is True and by_hand["active"] is False
+    assert by_hand["msg"] == "eth0: querier 10.0.0.9 (us), 1 sent, 1 group"
+    link_down = report("eth0", now, document=dict(fresh, link="down"), state_file="/x")
+    assert link_down["msg"] == "eth0: link down, daemon waiting (querier, 1 sent)"
+    enabled_files = report("eth0", now, files=["/etc/systemd/system/multi-user.target.wants/igmp-querier@eth0.service"])
+    assert enabled_files["installed"] is True and enabled_files["msg"] == "eth0: installed, no state file"
+
+
+def test_summaries_with_listen():
+    now = time.time()
+    heard = [{"source": A, "version": 2, "count": 3, "interval": 2.0, "max_response": 1.0, "own": False}]
+    entry = igmp_status.report("eth0", now, heard=heard, listen={"seconds": 5.0, "error": None}, exists=True)
+    assert entry["msg"] == "eth0: no querier installed; heard 10.0.0.9 IGMPv2 x3 every 2.0 s, max resp 1.0 s"
+    silent = igmp_status.report("eth0", now, heard=[], listen={"seconds": 5.0, "error": None})
+    assert silent["msg"] == "eth0: no querier installed; heard no query in 5 s"
+    denied = igmp_status.report("eth0", now, listen={"seconds": 5.0, "error": "needs CAP_NET_RAW"})
+    assert denied["msg"] == "eth0: no querier installed; listen failed: needs CAP_NET_RAW"
+
+
+# --- listening on the wire (loopback) -------------------------------------------------------
+def send_queries_on_lo(times, start):
+    sender = sockets.open_sender("lo", socket.if_nametoindex("lo"), "127.0.0.1")
+    try:
+        for offset in times:
+            time.sleep(max(0.0, start + offset - time.monotonic()))
+            sender.sendto(codec.encode_query_v2(40), (codec.ALL_HOSTS, 0))
+    finally:
+        sender.close()
+
+
+@ROOT
+def test_listen_hears_queries_on_the_wire(tmp_path, capsys):
+    write_state(tmp_path, "lo", querier_with_member())
+    start = time.monotonic() + 0.3
+    thread = threading.Thread(target=send_queries_on_lo, args=((0.0, 0.5, 1.0), start))
+    thread.start()
+    try:
+        rc, out = run_module(capsys, state_dir=str(tmp_path), interface="lo", listen=1.8)
+    finally:
+        thread.join()
+    assert rc == 0 and out["listened"] == 1.8
+    entry = out["interfaces"]["lo"]
+    (heard,) = [h for h in entry["heard"] if h["source"] == "127.0.0.1"]
+    assert heard["count"] == 3 and heard["general"] == 3 and heard["version"] == 2
+    assert heard["interval"] == pytest.approx(0.5, abs=0.1)
+    assert heard["max_response"] == 4.0
+    assert entry["listen"]["elected"] == "127.0.0.1" and entry["listen"]["error"] is None
+    assert entry["listen"]["packets"] >= 3 and entry["listen"]["malformed"] == 0
+    assert "; heard 127.0.0.1 IGMPv2 x3 every 0.5 s, max resp 4.0 s" in entry["msg"]
+    assert entry["msg"].startswith("lo: querier 10.0.0.9 (us), 1 sent, 1 group; heard ")
+
+
+@ROOT
+def test_listen_without_instances_reports_silence(tmp_path, capsys):
+    rc, out = run_module(capsys, state_dir=str(tmp_path), interface="lo", listen=0.3)
+    entry = out["interfaces"]["lo"]
+    assert rc == 0 and entry["installed"] is False and entry["heard"] == []
+    assert entry["msg"] == "lo: no querier installed; heard no query in 0 s"
+
+
+def run_subprocess(args, tmp_path, drop_caps=None):
+    """The module as its own process; ``drop_caps``: setpriv capability list to remove (e.g. ``net_raw``)."""
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    env = dict(os.environ, PYTHONPATH=collections_root())
+    prefix = []
+    if drop_caps:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("needs setpriv (util-linux) to drop capabilities")
+        prefix = [setpriv, "--bounding-set=-" + drop_caps, "--inh-caps=-" + drop_caps, "--"]
+    proc = subprocess.run(prefix + [sys.executable, MODULE, str(args_file)], capture_output=True, text=True, env=env,
+                          timeout=60, cwd=str(tmp_path))
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@ROOT  # to hold CAP_NET_RAW and give it up
+def test_listen_without_cap_net_raw_fails_clearly_and_keeps_the_status(tmp_path):
+    states = tmp_path / "states"
+    write_state(states, "lo", querier_with_member())
+    rc, out = run_subprocess({"state_dir": str(states), "interface": "lo", "listen": 0.5}, tmp_path, drop_caps="net_raw")
+    assert rc == 1 and out["failed"] is True
+    first = out["msg"].splitlines()[0]
+    assert first.startswith("listen=0.5 needs CAP_NET_RAW to capture IGMP on lo: run as root")
+    entry = out["interfaces"]["lo"]
+    assert entry["role"] == "querier" and entry["heard"] is None
+    assert "CAP_NET_RAW" in entry["listen"]["error"]
+    assert entry["msg"].startswith("lo: querier 10.0.0.9 (us), 1 sent, 1 group; listen failed: capturing IGMP needs CAP_NET_RAW")
+
+
+def test_status_without_listen_needs_no_capability(tmp_path):
+    states = tmp_path / "states"
+    write_state(states, "eth7", querier_with_member())
+    rc, out = run_subprocess({"state_dir": str(states)}, tmp_path, drop_caps="all" if os.geteuid() == 0 else None)
+    assert rc == 0
+    assert out["interfaces"]["eth7"]["msg"] == "eth7: querier 10.0.0.9 (us), 1 sent, 1 group"
+
+
+# --- through ansible itself ---------------------------------------------------------------
+def test_ad_hoc_through_ansible(tmp_path):
+    """``ansible localhost -m multicast.igmp.igmp_status``: the module and its module_utils ship."""
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+    if not os.path.exists(ansible):
+        pytest.skip("the ansible command is not installed next to this python")
+    states = tmp_path / "states"
+    write_state(states, "eth7", non_querier(heard_at=999.0))
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_HOME=str(tmp_path / "home"),
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"))
+    proc = subprocess.run([ansible, "localhost", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
+                           "-m", "multicast.igmp.igmp_status", "-a", "state_dir=%s" % states],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert result["changed"] is False
+    assert result["interfaces"]["eth7"]["querier"] == A
+    assert result["msg"].startswith("eth7: non-querier, querier is 10.0.0.9")
