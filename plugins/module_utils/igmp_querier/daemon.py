@@ -254,7 +254,7 @@ class Daemon:
                         event.previous, event.silent_for, self.querier.timeout)
 
     def on_rx(self, now: float) -> None:
-        for _ in range(RX_BATCH):
+        for _count in range(RX_BATCH):
             if self.rx is None:
                 return
             try:
@@ -321,7 +321,7 @@ class Daemon:
         self.write_state(now)
         while not self.stopping:
             timeout = max(0.0, self.next_deadline() - self.clock())
-            for key, _ in self.selector.select(timeout):
+            for key, _mask in self.selector.select(timeout):
                 now = self.clock()
                 if key.data == "rx":
                     self.on_rx(now)

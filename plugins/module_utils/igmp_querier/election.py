@@ -321,7 +321,7 @@ class Querier:
         if self.role == QUERIER:
             if self._next_query is not None:
                 candidates.append(self._next_query)
-            candidates.extend(due for _, due in self._gsq.values())
+            candidates.extend(due for _left, due in self._gsq.values())
         elif self.address is not None:
             own = ip_key(self.address)
             lower = [t for s, t in self._heard.items() if ip_key(s) < own]

@@ -36,7 +36,7 @@ class LinkState(NamedTuple):
 def interfaces() -> List[str]:
     """The interfaces in this network namespace, sorted."""
     try:
-        return sorted(name for _, name in socket.if_nameindex())
+        return sorted(name for _index, name in socket.if_nameindex())
     except OSError:
         return sorted(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else []
 

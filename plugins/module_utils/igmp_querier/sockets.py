@@ -50,7 +50,7 @@ def attach_filter(sock: socket.socket, program) -> None:
     """Attach a classic BPF program (a list of (code, jt, jf, k)) to ``sock``."""
     code = b"".join(struct.pack("HBBI", *insn) for insn in program)
     buf = array.array("B", code)
-    address, _ = buf.buffer_info()
+    address = buf.buffer_info()[0]
     fprog = struct.pack("HL", len(program), address)
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
