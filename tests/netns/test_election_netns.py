@@ -1,0 +1,78 @@
+"""Querier election between three real daemons on one bridge (RFC 2236 s.3).
+
+The addresses .9, .10 and .100 are chosen so that comparing them as strings would elect .10
+("10.0.0.10" < "10.0.0.100" < "10.0.0.9"); the numerically lowest, .9, must win. Who queries is
+read from a capture on a fourth host, not from the daemons' own account.
+"""
+
+import signal
+import time
+
+import pytest
+
+import lab as netlab
+
+pytestmark = pytest.mark.root
+
+A, B, C = "10.0.0.9", "10.0.0.10", "10.0.0.100"
+TIMEOUT = 3.0
+ARGS = netlab.FAST + ("-t", str(TIMEOUT))
+#: How late a takeover may be after the timeout (scheduling, the capture, a loaded CI machine).
+MARGIN = 0.5
+
+
+def _wait_converged(daemons, querier, timeout=8.0):
+    """Every daemon's state names ``querier``; only its own says role querier."""
+    for address, daemon in daemons.items():
+        role = "querier" if address == querier else "non-querier"
+        daemon.wait_state(lambda s, r=role: s["role"] == r and s["querier"] == querier, timeout,
+                          "role %s, querier %s" % (role, querier))
+
+
+def _only_querier(capture, querier, seconds=2.5):
+    """Over ``seconds``, the capture sees queries from ``querier`` and nobody else."""
+    since = time.time()
+    time.sleep(seconds)
+    sources = [f.src for f in capture.queries(since=since)]
+    assert sources, "no queries at all for %.1f s" % seconds
+    assert set(sources) == {querier}, "queries from %s; expected only %s" % (sorted(set(sources)), querier)
+    assert len(sources) >= int(seconds) - 1
+
+
+def test_lowest_address_queries_next_takes_over_after_timeout_and_it_wins_back(lab):
+    assert min([A, B, C]) == B  # what a string comparison would elect
+    hosts = {addr: lab.add_host("h%d" % i, addr) for i, addr in enumerate((A, B, C), 1)}
+    observer = lab.add_host("obs", "10.0.0.200")
+    capture = observer.capture()
+
+    daemons = {addr: host.daemon(*ARGS) for addr, host in hosts.items()}  # all three at once
+    _wait_converged(daemons, A)
+    _only_querier(capture, A)
+    assert "LOST to %s" % A in daemons[B].log()
+    assert "LOST to " in daemons[C].log()  # to .10 or .9, whichever it heard first
+
+    # The querier dies without a word: the next-lowest takes over after the timeout, not before.
+    daemons[A].stop(signal.SIGKILL)
+    killed = time.time()
+    last_a = max(f.time for f in capture.queries(src=A))
+    first_b = capture.wait_query(src=B, since=killed, timeout=TIMEOUT + 3)
+    delay = first_b.time - last_a
+    before = [f for f in capture.queries(since=last_a + 0.001) if f.time < first_b.time]
+    assert before == [], "queries before %s's takeover: %s" % (B, before)
+    assert TIMEOUT - 0.05 <= delay <= TIMEOUT + MARGIN, \
+        "takeover %.3f s after the last query of %s; timeout %g s" % (delay, A, TIMEOUT)
+    _wait_converged({B: daemons[B], C: daemons[C]}, B)
+    _only_querier(capture, B)
+    assert "taking over as querier" in daemons[B].log()
+    assert daemons[B].state()["takeovers"] == 1
+
+    # The lowest address comes back and wins again at once.
+    back = time.time()
+    daemons[A] = hosts[A].daemon(*ARGS)
+    first_back = capture.wait_query(src=A, since=back, timeout=5)
+    _wait_converged(daemons, A)
+    _only_querier(capture, A)
+    b_after = [f.time for f in capture.queries(src=B, since=first_back.time + 0.001)]
+    assert not b_after or max(b_after) - first_back.time < 0.5, "%s kept querying after %s came back" % (B, A)
+    for address in (B, C):
+        assert daemons[address].alive(), "%s's daemon died:\n%s" % (address, daemons[address].log())
