@@ -216,8 +216,10 @@ payload_size:
   returned: O(mode=send)
   type: int
   sample: 64
-started:
-  description: When sending or listening began (seconds since the epoch).
+start_time:
+  description:
+    - When sending or listening began (seconds since the epoch).
+    - Not named C(started), which C(async) uses for its own bookkeeping.
   returned: always
   type: float
   sample: 1767225600.0
@@ -444,7 +446,7 @@ def run_send(module, params, result):
     target = (params["group"], params["port"])
     where = " on %s" % (params["interface"] or params["source"]) if (params["interface"] or params["source"]) else ""
     result.update(probe_id=probe_id, count=count, interval=interval, ttl=ttl, payload_size=size,
-                  sent=0, errors=0, last_error=None, started=time.time(), elapsed=0.0)
+                  sent=0, errors=0, last_error=None, start_time=time.time(), elapsed=0.0)
     plan = "%d probes to %s:%d%s (id %s, every %g s, TTL %d)" % (count, target[0], target[1], where, probe_id, interval, ttl)
     if module.check_mode:
         result["msg"] = "check mode: sent nothing; would send " + plan
@@ -487,7 +489,7 @@ def run_receive(module, params, result):
     if interface is not None and not netif.is_up(interface):
         module.warn("interface %s is down: no probe can arrive" % interface)
     stats = probe.ReceiveStats(params["probe_id"])
-    result.update(count=count, duration=duration, started=time.time())
+    result.update(count=count, duration=duration, start_time=time.time())
     try:
         sock = open_receiver(params["group"], params["port"], interface, params["source"])
     except OSError as exc:
