@@ -360,8 +360,19 @@ ENABLED_LIKE = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias
 SHOW_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
 
 
+def escape_instance(interface):
+    """What ``systemd-escape`` makes of an interface name (``br-lan`` -> ``br\\x2dlan``)."""
+    out = []
+    for index, char in enumerate(interface):
+        if (char.isalnum() and char.isascii()) or char in ":_" or (char == "." and index > 0):
+            out.append(char)
+        else:
+            out.append("".join("\\x%02x" % octet for octet in char.encode("utf-8")))
+    return "".join(out)
+
+
 def unit_name(interface):
-    return "%s%s.service" % (UNIT_TEMPLATE, interface)
+    return "%s%s.service" % (UNIT_TEMPLATE, escape_instance(interface))
 
 
 def unescape_instance(instance):

@@ -224,6 +224,16 @@ def test_systemctl_output_parsing():
     assert igmp_status.instance_of("/etc/systemd/system/multi-user.target.wants/igmp-querier@eth0.service") == "eth0"
 
 
+@pytest.mark.parametrize("name, escaped", [
+    ("eth0", "eth0"), ("br-lan", "br\\x2dlan"), ("eth0.100", "eth0.100"), (".hidden", "\\x2ehidden"), ("a@b", "a\\x40b"),
+])
+def test_unit_names_are_escaped_as_systemd_escapes_them(name, escaped):
+    assert igmp_status.unit_name(name) == "igmp-querier@%s.service" % escaped
+    assert igmp_status.instance_of(igmp_status.unit_name(name)) == name
+    if shutil.which("systemd-escape"):  # the real thing, where it is installed
+        assert subprocess.run(["systemd-escape", name], capture_output=True, text=True).stdout.strip() == escaped
+
+
 def test_unit_files_and_enabled_instances(tmp_path):
     etc = tmp_path / "etc" / "systemd" / "system"
     wants = etc / "multi-user.target.wants"
@@ -231,7 +241,9 @@ def test_unit_files_and_enabled_instances(tmp_path):
     (etc / "igmp-querier@.service").write_text("[Service]\n")
     (wants / "igmp-querier@eth0.service").symlink_to(etc / "igmp-querier@.service")
     (etc / "igmp-querier@eth2.service.d").mkdir()
-    assert igmp_status.enabled_instances(str(tmp_path)) == {"eth0"}
+    (wants / "igmp-querier@br\\x2dlan.service").symlink_to(etc / "igmp-querier@.service")
+    assert igmp_status.enabled_instances(str(tmp_path)) == {"eth0", "br-lan"}
+    assert igmp_status.unit_files("br-lan", str(tmp_path)) == [str(wants / "igmp-querier@br\\x2dlan.service")]
     assert igmp_status.unit_files("eth0", str(tmp_path)) == [str(wants / "igmp-querier@eth0.service")]
     assert igmp_status.unit_files("eth2", str(tmp_path)) == [str(etc / "igmp-querier@eth2.service.d")]
     assert igmp_status.unit_files("eth1", str(tmp_path)) == []
