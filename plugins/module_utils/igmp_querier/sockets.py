@@ -23,6 +23,7 @@ from typing import Optional, Set, Tuple
 from .codec import ROUTER_ALERT, TOS_INTERNETWORK_CONTROL
 
 ETH_P_IP = 0x0800
+ETH_P_ALL = 0x0003
 SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_ALLMULTI = 2
@@ -44,6 +45,15 @@ _BPF_IGMP_ONLY = [
     (0x06, 0, 0, 0),  # ret #0
 ]
 _BPF_DROP_ALL = [(0x06, 0, 0, 0)]
+# The same for a socket bound to every protocol (ETH_P_ALL): first check that it is IPv4.
+_BPF_IPV4_IGMP_ONLY = [
+    (0x28, 0, 0, 0xFFFFF000),  # ldh skb->protocol (SKF_AD_OFF + SKF_AD_PROTOCOL)
+    (0x15, 0, 3, ETH_P_IP),  # jeq #0x0800, next, drop
+    (0x30, 0, 0, 9),  # ldb [9]            IP protocol
+    (0x15, 0, 1, 2),  # jeq #2, accept, drop
+    (0x06, 0, 0, 0x40000),  # ret #262144
+    (0x06, 0, 0, 0),  # ret #0
+]
 
 
 def attach_filter(sock: socket.socket, program) -> None:
@@ -55,13 +65,18 @@ def attach_filter(sock: socket.socket, program) -> None:
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
-def open_receiver(interface: str, ifindex: int) -> socket.socket:
-    """An AF_PACKET socket that sees every IGMP frame on ``interface``, ours included."""
+def open_receiver(interface: str, ifindex: int, outgoing: bool = False) -> socket.socket:
+    """An AF_PACKET socket that sees every IGMP frame arriving on ``interface``.
+
+    With ``outgoing``, also the frames this host sends (flagged by :func:`receive`): the kernel
+    shows transmitted frames only to packet sockets bound to every protocol (ETH_P_ALL). On
+    loopback such a socket sees each datagram twice, leaving and arriving.
+    """
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)  # protocol 0: receives nothing yet
     try:
-        attach_filter(sock, _BPF_IGMP_ONLY)
+        attach_filter(sock, _BPF_IPV4_IGMP_ONLY if outgoing else _BPF_IGMP_ONLY)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        sock.bind((interface, ETH_P_IP))
+        sock.bind((interface, ETH_P_ALL if outgoing else ETH_P_IP))
         mreq = struct.pack("iHH8s", ifindex, PACKET_MR_ALLMULTI, 0, b"")
         sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
         sock.setblocking(False)
