@@ -354,6 +354,7 @@ UNIT_TEMPLATE = "igmp-querier@"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
              "/usr/lib/systemd/system", "/lib/systemd/system")
 MAX_LISTEN = 600.0
+IFF_LOOPBACK = 0x8
 INTERFACE_NAME = re.compile(r"^[^/\s]{1,15}$")
 ACTIVE_LIKE = ("active", "activating", "deactivating", "reloading", "failed", "refreshing")
 ENABLED_LIKE = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias", "indirect")
@@ -627,14 +628,14 @@ def listen_on(names, seconds):
                 errors[name] = "interface does not exist"
                 continue
             try:
-                sock = sockets.open_receiver(name, index)
+                sock = sockets.open_receiver(name, index, outgoing=True)
             except PermissionError:
                 errors[name] = "capturing IGMP needs CAP_NET_RAW (run as root: become: true or ansible -b)"
                 continue
             except OSError as exc:
                 errors[name] = "cannot capture on %s: %s" % (name, exc)
                 continue
-            socks[sock.fileno()] = (name, sock)
+            socks[sock.fileno()] = (name, sock, is_loopback(name))
             observers[name] = observe.Observer()
         deadline = time.monotonic() + seconds
         while socks:
@@ -643,7 +644,7 @@ def listen_on(names, seconds):
                 break
             ready, _, _ = select.select(list(socks), [], [], left)
             for fd in ready:
-                name, sock = socks[fd]
+                name, sock, loopback = socks[fd]
                 while True:
                     try:
                         got = sockets.receive(sock)
@@ -651,9 +652,11 @@ def listen_on(names, seconds):
                         got = None
                     if got is None:
                         break
+                    if got[1] and loopback:
+                        continue  # loopback shows each datagram leaving and again arriving: count it once
                     observers[name].feed(got[0], time.time(), own=got[1])
     finally:
-        for _, sock in socks.values():
+        for _, sock, _ in socks.values():
             sock.close()
     now = time.time()
     result = {}
@@ -665,6 +668,14 @@ def listen_on(names, seconds):
             counters.update(seconds=float(seconds), elected=observers[name].elected(), error=None)
             result[name] = (observers[name].queriers(now), counters)
     return result
+
+
+def is_loopback(name):
+    try:
+        with open("/sys/class/net/%s/flags" % name) as handle:
+            return bool(int(handle.read().strip(), 16) & IFF_LOOPBACK)
+    except (OSError, ValueError):
+        return name == "lo"
 
 
 def default_listen_interfaces():
