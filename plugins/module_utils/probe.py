@@ -19,6 +19,7 @@ time`` is the sender's wall clock (seconds since the epoch).
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
@@ -77,7 +78,7 @@ def decode(data: bytes) -> Optional[Probe]:
         probe_id = raw_id[:id_len].decode("ascii")
     except UnicodeDecodeError:
         return None
-    if not valid_probe_id(probe_id) or sent != sent:  # NaN send time: not ours
+    if not valid_probe_id(probe_id) or math.isnan(sent):  # NaN send time: not ours
         return None
     return Probe(probe_id, sequence, total, sent, len(data))
 

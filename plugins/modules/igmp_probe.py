@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: multicast.igmp contributors
-# MIT License (see LICENSE)
+# MIT License (see LICENSE). The MIT License is compatible with the
+# GNU General Public License version 3, under which Ansible is distributed.
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ description:
   - Probing for longer than the switches' membership interval (about 260 seconds) shows whether
     a querier keeps the memberships alive.
 author:
-  - multicast.igmp developers
+  - multicast.igmp developers (!UNKNOWN)
 attributes:
   check_mode:
     support: partial
-    description:
+    description: Can run in check_mode and return the status of what would have been done.
+    details:
       - With O(mode=send), check mode sends nothing and says so in RV(msg).
       - With O(mode=receive), check mode listens as usual (receiving changes nothing).
   diff_mode:
@@ -505,7 +507,7 @@ def run_receive(module, params, result):
             left = start + duration - time.monotonic()
             if left <= 0:
                 break
-            ready, _, _ = select.select([sock], [], [], left)
+            ready = select.select([sock], [], [], left)[0]
             while ready:
                 try:
                     data, address = sock.recvfrom(65535)

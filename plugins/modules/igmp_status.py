@@ -1,7 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: multicast.igmp contributors
-# MIT License (see LICENSE)
+# MIT License (see LICENSE). The MIT License is compatible with the
+# GNU General Public License version 3, under which Ansible is distributed.
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ description:
   - With O(listen) above zero, also captures IGMP on the interfaces for that many seconds and
     reports every querier heard on the wire, ours or not.
   - Never changes anything. A host without the daemon is not an error; it reports
-    RV(interfaces.IFACE.installed=false).
+    C(installed=false) in RV(interfaces).
 author:
-  - multicast.igmp developers
+  - multicast.igmp developers (!UNKNOWN)
 attributes:
   check_mode:
     support: full
@@ -47,7 +48,7 @@ options:
   listen:
     description:
       - Seconds to capture IGMP on the interfaces and report every querier heard in
-        RV(interfaces.IFACE.heard). V(0) does not capture.
+        the C(heard) list of each RV(interfaces) entry. V(0) does not capture.
       - Capturing needs CAP_NET_RAW (root, for example C(become=true) or C(ansible -b)); without
         it the module fails with a message that says so, and still returns the status.
       - Without O(interface) and with no instance on the host, captures on every interface
@@ -57,8 +58,8 @@ options:
     default: 0
 notes:
   - The state file is written by the daemon; see the C(querier) role of this collection.
-  - On a host where systemd is not running (for example a container without it), RV(interfaces.IFACE.active)
-    and RV(interfaces.IFACE.enabled) are V(null) and RV(systemd.note) says why.
+  - On a host where systemd is not running (for example a container without it), C(active) and
+    C(enabled) of each RV(interfaces) entry are V(null) and RV(systemd.note) says why.
 seealso:
   - module: multicast.igmp.igmp_probe
 """
@@ -642,7 +643,7 @@ def listen_on(names, seconds):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            ready, _, _ = select.select(list(socks), [], [], left)
+            ready = select.select(list(socks), [], [], left)[0]
             for fd in ready:
                 name, sock, loopback = socks[fd]
                 while True:
@@ -656,8 +657,8 @@ def listen_on(names, seconds):
                         continue  # loopback shows each datagram leaving and again arriving: count it once
                     observers[name].feed(got[0], time.time(), own=got[1])
     finally:
-        for _, sock, _ in socks.values():
-            sock.close()
+        for entry in socks.values():
+            entry[1].close()
     now = time.time()
     result = {}
     for name in names:
@@ -753,7 +754,8 @@ def main():
         listened=float(listen),
         systemd=dict(available=systemd.available, note=systemd.note),
     )
-    denied = sorted(name for name, (_, counters) in heard.items() if counters.get("error") and "CAP_NET_RAW" in counters["error"])
+    denied = sorted(name for name, (queriers, counters) in heard.items()
+                    if queriers is None and "CAP_NET_RAW" in (counters.get("error") or ""))
     if denied:
         output["msg"] = ("listen=%g needs CAP_NET_RAW to capture IGMP on %s: run as root (become: true, or ansible -b), "
                          "or leave listen at 0 for the status alone\n" % (listen, ", ".join(denied))) + output["msg"]

@@ -74,14 +74,14 @@ class Ansible:
         """``ansible PATTERN -m MODULE -a ARGS``; returns {host: result} (json callback)."""
         env = dict(self.env, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
         proc = subprocess.run([tool("ansible"), pattern, "-i", self.inventory, "-m", module, "-a", args],
-                              capture_output=True, text=True, env=env, timeout=180, cwd=self.workdir)
+                              capture_output=True, check=False, text=True, env=env, timeout=180, cwd=self.workdir)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]
 
     def playbook(self, name, extra_vars):
         proc = subprocess.run([tool("ansible-playbook"), "-i", self.inventory, os.path.join(REPO, "playbooks", name),
                                "-e", json.dumps(extra_vars)],
-                              capture_output=True, text=True, env=self.env, timeout=300, cwd=self.workdir)
+                              capture_output=True, check=False, text=True, env=self.env, timeout=300, cwd=self.workdir)
         return proc.returncode, proc.stdout + proc.stderr
 
 
