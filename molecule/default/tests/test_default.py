@@ -1,0 +1,137 @@
+"""default scenario: the querier role on three hosts, one member, one snooping bridge.
+
+Also the lab scenario's verifier (molecule/lab/molecule.yml points here): the same checks hold
+for the rollout with the multicast.igmp.site playbook.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import (
+    MEMBERS_GROUP,
+    QUERIERS_GROUP,
+    UNIT,
+    address_of,
+    get_host,
+    host_vars,
+    hosts_of,
+    journal,
+    numeric_lowest,
+    wait_for,
+)
+
+QUERIERS = hosts_of(QUERIERS_GROUP)
+MEMBERS = hosts_of(MEMBERS_GROUP)
+testinfra_hosts = QUERIERS  # the tests with a `host` argument run once per querier
+
+CAP_NET_RAW = 1 << 13
+MAX_EXPOSURE = 1.5
+
+
+def _status(name: str, **args) -> dict:
+    """igmp_status of eth0 on one host, through Ansible with the collection under test."""
+    module_args = " ".join("%s=%s" % item for item in dict(interface="eth0", **args).items())
+    result = get_host(name).ansible("multicast.igmp.igmp_status", module_args, check=False)
+    assert not result.get("failed"), "igmp_status failed on %s: %s" % (name, result.get("msg"))
+    return result["interfaces"]["eth0"]
+
+
+@pytest.fixture(scope="module")
+def addresses() -> dict:
+    return {name: address_of(name) for name in QUERIERS}
+
+
+@pytest.fixture(scope="module")
+def winner(addresses) -> str:
+    return numeric_lowest(addresses)
+
+
+@pytest.fixture(scope="module")
+def query_interval() -> float:
+    return float(host_vars(QUERIERS[0]).get("igmp_querier_query_interval", 125))
+
+
+def test_addresses_would_trap_a_string_comparison(addresses, winner):
+    by_string = min(addresses, key=addresses.get)
+    assert by_string != winner, (
+        "the scenario's addresses %s should make a string comparison pick another winner" % addresses
+    )
+
+
+def test_unit_active_and_enabled(host):
+    service = host.service(UNIT)
+    assert service.is_running, journal(host.backend.host)
+    assert service.is_enabled
+
+
+def test_daemon_unprivileged_with_only_cap_net_raw(host):
+    pid = int(host.check_output("systemctl show -p MainPID --value %s", UNIT))
+    assert pid > 0, "%s has no main process" % UNIT
+    cmdline = host.file("/proc/%d/cmdline" % pid).content.replace(b"\0", b" ").decode()
+    assert "igmp_querier" in cmdline, cmdline
+    status = dict(
+        line.split(":", 1) for line in host.file("/proc/%d/status" % pid).content_string.splitlines() if ":" in line
+    )
+    uids = status["Uid"].split()
+    gids = status["Gid"].split()
+    assert "0" not in uids, "the daemon runs with a root uid: %s" % uids
+    assert "0" not in gids, "the daemon runs with a root gid: %s" % gids
+    for field in ("CapEff", "CapPrm", "CapBnd", "CapAmb"):
+        value = int(status[field].strip(), 16)
+        assert value == CAP_NET_RAW, "%s is %#x, should be exactly CAP_NET_RAW (%#x)" % (field, value, CAP_NET_RAW)
+
+
+def test_security_exposure(host):
+    out = host.check_output("systemd-analyze security --no-pager %s", UNIT)
+    found = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)", out)
+    assert found, out
+    exposure = float(found.group(1))
+    print("%s: systemd-analyze security exposure %.1f" % (host.backend.host, exposure))
+    exposed = [line.strip() for line in out.splitlines() if line.lstrip().startswith("\u2717")]
+    assert exposure <= MAX_EXPOSURE, "exposure %.1f > %.1f; settings not hardened:\n%s" % (
+        exposure, MAX_EXPOSURE, "\n".join(exposed))
+
+
+def test_lowest_address_is_the_only_querier(addresses, winner, query_interval):
+    def agreed():
+        statuses = {name: _status(name) for name in QUERIERS}
+        return statuses if all(
+            st["is_querier"] == (name == winner) and st["querier"] == addresses[winner] for name, st in statuses.items()
+        ) else None
+
+    # Elected within a query interval or two of the start; allow a few for a loaded machine.
+    try:
+        statuses = wait_for(agreed, timeout=4 * query_interval + 10, interval=1, what="one agreed querier")
+    except AssertionError:
+        statuses = {name: _status(name) for name in QUERIERS}
+        raise AssertionError("no agreement on %s (%s): %s" % (winner, addresses[winner], {
+            n: (s["role"], s["querier"], s["msg"]) for n, s in statuses.items()}))
+    for name, st in statuses.items():
+        print("%s: %s" % (name, st["msg"]))
+        assert st["active"] and st["enabled"] and not st["stale"], st["msg"]
+        assert st["address"] == addresses[name]
+
+
+def test_the_querier_learns_the_members_group(winner):
+    member = MEMBERS[0]
+    group = host_vars(member).get("igmp_test_group", "239.1.2.3")
+    reporter = address_of(member)
+
+    def learned():
+        groups = _status(winner)["groups"]
+        return [g for g in groups if g["group"] == group and g["last_reporter"] == reporter]
+
+    # The daemon in its hardened unit really hears reports, not only sends queries.
+    wait_for(learned, timeout=20, interval=1, what="%s to learn %s from %s" % (winner, group, reporter))
+
+
+def test_queries_on_the_wire_come_from_the_winner_only(addresses, winner, query_interval):
+    listen = 2 * query_interval + 3
+    heard = _status(MEMBERS[0], listen=listen)["heard"]
+    print("heard on %s for %.0f s: %s" % (MEMBERS[0], listen, heard))
+    assert [q["source"] for q in heard] == [addresses[winner]], heard
+    assert heard[0]["count"] >= 2
+    if heard[0]["interval"] is not None:
+        assert abs(heard[0]["interval"] - query_interval) < 0.5, heard
