@@ -125,13 +125,17 @@ _aton = socket.inet_aton
 
 
 def checksum(data: bytes) -> int:
-    """RFC 1071 Internet checksum of ``data`` (one's complement of the one's complement sum)."""
+    """RFC 1071 Internet checksum of ``data`` (one's complement of the one's complement sum).
+
+    The one's complement sum of 16-bit words is the data read as one big-endian integer modulo
+    0xFFFF (2**16 == 1 mod 0xFFFF), except that a non-zero sum folds to 0xFFFF, never to 0.
+    """
     if len(data) % 2:
-        data = data + b"\x00"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+        data = bytes(data) + b"\x00"
+    total = int.from_bytes(data, "big")
+    if not total:
+        return 0xFFFF
+    return 0xFFFF - (total % 0xFFFF or 0xFFFF)
 
 
 def encode_float_code(value: int) -> int:
@@ -264,7 +268,15 @@ def encode_ipv4(
 
 
 def _addresses(data: bytes, offset: int, count: int) -> Tuple[str, ...]:
-    return tuple(_ntoa(data[i:i + 4]) for i in range(offset, offset + 4 * count, 4))
+    return tuple([_ntoa(data[i:i + 4]) for i in range(offset, offset + 4 * count, 4)])
+
+
+_IPV4_HEADER = struct.Struct("!BBHHHBBH4s4s")
+_WORD = struct.Struct("!BBH")  # v3 query flags/QQIC/sources and v3 record type/aux/sources
+_unpack_word = _WORD.unpack_from
+_unpack_ipv4 = _IPV4_HEADER.unpack_from
+# NamedTuple constructors run Python code; the decoders build their tuples directly (hot path).
+_new = tuple.__new__
 
 
 def _decode_igmp(data: bytes) -> Message:
@@ -273,22 +285,58 @@ def _decode_igmp(data: bytes) -> Message:
         if length >= 4 and data[0] in _SHORT_TYPES and checksum(data) == 0:
             return Unknown(data[0])  # RFC 4286 router solicitation/termination: 4 octets
         raise MalformedPacket("truncated: %d octets, IGMP needs at least 8" % length)
-    if checksum(data) != 0:
+    total = int.from_bytes(bytes(data) + b"\x00" if length & 1 else data, "big")
+    if not total or total % 0xFFFF:  # i.e. checksum(data) != 0
         raise MalformedPacket("bad IGMP checksum")
-    igmp_type, code = data[0], data[1]
-    group = _ntoa(data[4:8])
+    igmp_type = data[0]
+    if igmp_type in (TYPE_V2_REPORT, TYPE_V1_REPORT, TYPE_V2_LEAVE):
+        group = _ntoa(data[4:8])
+        if not 224 <= data[4] <= 239:
+            raise MalformedPacket("report or leave for non-multicast group %s" % group)
+        if igmp_type == TYPE_V2_REPORT:
+            return _new(Report, (2, group))
+        if igmp_type == TYPE_V2_LEAVE:
+            return _new(Leave, (group,))
+        return _new(Report, (1, group))
+    if igmp_type == TYPE_V3_REPORT:
+        count = (data[6] << 8) | data[7]
+        records: List[GroupRecord] = []
+        offset = 8
+        for index in range(count):
+            if offset + 8 > length:
+                raise MalformedPacket("v3 report claims %d records, record %d is truncated" % (count, index + 1))
+            rtype, auxwords, nsrc = _unpack_word(data, offset)
+            first = offset + 8
+            aux_start = first + 4 * nsrc
+            end = aux_start + 4 * auxwords
+            if end > length:
+                raise MalformedPacket("v3 record %d claims %d sources, overruns the message" % (index + 1, nsrc))
+            if rtype not in RECORD_TYPE_NAMES:
+                raise MalformedPacket("v3 record %d has unknown type %d" % (index + 1, rtype))
+            if not 224 <= data[offset + 4] <= 239:
+                raise MalformedPacket("v3 record %d is for non-multicast group %s" % (index + 1, _ntoa(data[offset + 4:first])))
+            records.append(_new(GroupRecord, (
+                rtype,
+                _ntoa(data[offset + 4:first]),
+                tuple([_ntoa(data[i:i + 4]) for i in range(first, aux_start, 4)]) if nsrc else (),
+                bytes(data[aux_start:end]) if auxwords else b"",
+            )))
+            offset = end
+        return _new(V3Report, (tuple(records),))
     if igmp_type == TYPE_QUERY:
+        code = data[1]
+        group = _ntoa(data[4:8])
         if length == 8:
             if code == 0:
-                return Query(1, 0, group)
-            return Query(2, code, group)
+                return _new(Query, (1, 0, group, False, 0, 0, ()))
+            return _new(Query, (2, code, group, False, 0, 0, ()))
         if length < 12:
             # RFC 3376 s.7.1: queries of 9..11 octets are not a valid version
             raise MalformedPacket("query of %d octets is no IGMP version" % length)
-        flags, qqic, nsrc = struct.unpack_from("!BBH", data, 8)
+        flags, qqic, nsrc = _unpack_word(data, 8)
         if 12 + 4 * nsrc > length:
             raise MalformedPacket("query claims %d sources, has room for %d" % (nsrc, (length - 12) // 4))
-        return Query(
+        return _new(Query, (
             3,
             decode_float_code(code),
             group,
@@ -296,39 +344,8 @@ def _decode_igmp(data: bytes) -> Message:
             flags & 0x07,
             decode_float_code(qqic),
             _addresses(data, 12, nsrc),
-        )
-    if igmp_type in (TYPE_V1_REPORT, TYPE_V2_REPORT, TYPE_V2_LEAVE):
-        if not _is_multicast(data[4]):
-            raise MalformedPacket("report or leave for non-multicast group %s" % group)
-        if igmp_type == TYPE_V2_LEAVE:
-            return Leave(group)
-        return Report(1 if igmp_type == TYPE_V1_REPORT else 2, group)
-    if igmp_type == TYPE_V3_REPORT:
-        (count,) = struct.unpack_from("!H", data, 6)
-        records: List[GroupRecord] = []
-        offset = 8
-        for index in range(count):
-            if offset + 8 > length:
-                raise MalformedPacket("v3 report claims %d records, record %d is truncated" % (count, index + 1))
-            rtype, auxwords, nsrc = struct.unpack_from("!BBH", data, offset)
-            end = offset + 8 + 4 * nsrc + 4 * auxwords
-            if end > length:
-                raise MalformedPacket("v3 record %d claims %d sources, overruns the message" % (index + 1, nsrc))
-            if rtype not in RECORD_TYPE_NAMES:
-                raise MalformedPacket("v3 record %d has unknown type %d" % (index + 1, rtype))
-            if not _is_multicast(data[offset + 4]):
-                raise MalformedPacket("v3 record %d is for non-multicast group %s" % (index + 1, _ntoa(data[offset + 4:offset + 8])))
-            records.append(
-                GroupRecord(
-                    rtype,
-                    _ntoa(data[offset + 4:offset + 8]),
-                    _addresses(data, offset + 8, nsrc),
-                    bytes(data[offset + 8 + 4 * nsrc:end]),
-                )
-            )
-            offset = end
-        return V3Report(tuple(records))
-    return Unknown(igmp_type)
+        ))
+    return _new(Unknown, (igmp_type,))
 
 
 def _is_multicast(first_octet: int) -> bool:
@@ -341,7 +358,7 @@ def decode_igmp(data: bytes) -> Union[Message, Malformed]:
         return _decode_igmp(data)
     except MalformedPacket as exc:
         return Malformed(str(exc))
-    except (struct.error, IndexError, ValueError, OSError) as exc:  # defence in depth
+    except (struct.error, IndexError, ValueError, OSError, TypeError) as exc:  # defence in depth
         return Malformed("undecodable: %s" % exc)
 
 
@@ -351,33 +368,30 @@ def decode_ipv4(packet: bytes) -> Union[Packet, Malformed]:
         length = len(packet)
         if length < 20:
             raise MalformedPacket("truncated IPv4 header (%d octets)" % length)
-        vihl = packet[0]
+        vihl, _tos, total, _ident, frag, ttl, proto, _sum, src, dst = _unpack_ipv4(packet)
         if vihl >> 4 != 4:
             raise MalformedPacket("not IPv4 (version %d)" % (vihl >> 4))
         ihl = (vihl & 0x0F) * 4
         if ihl < 20 or ihl > length:
             raise MalformedPacket("bad IPv4 header length %d" % ihl)
-        (total,) = struct.unpack_from("!H", packet, 2)
         if total < ihl or total > length:
             raise MalformedPacket("IPv4 total length %d does not fit %d octets" % (total, length))
-        if checksum(packet[:ihl]) != 0:
+        header_sum = int.from_bytes(packet[:ihl], "big")  # ihl is even
+        if not header_sum or header_sum % 0xFFFF:  # i.e. checksum(header) != 0
             raise MalformedPacket("bad IPv4 header checksum")
-        (frag,) = struct.unpack_from("!H", packet, 6)
         if frag & 0x3FFF:
             raise MalformedPacket("fragmented IGMP")
-        if packet[9] != IGMP_PROTO:
-            raise MalformedPacket("IP protocol %d is not IGMP" % packet[9])
+        if proto != IGMP_PROTO:
+            raise MalformedPacket("IP protocol %d is not IGMP" % proto)
         message = _decode_igmp(packet[ihl:total])
-        return Packet(
-            _ntoa(packet[12:16]),
-            _ntoa(packet[16:20]),
-            packet[8],
-            _has_router_alert(packet[20:ihl]),
-            message,
-        )
+        if ihl == 24 and packet[20] == 0x94:
+            alert = True  # the usual case: Router Alert is the only option
+        else:
+            alert = ihl > 20 and _has_router_alert(packet[20:ihl])
+        return _new(Packet, (_ntoa(src), _ntoa(dst), ttl, alert, message))
     except MalformedPacket as exc:
         return Malformed(str(exc))
-    except (struct.error, IndexError, ValueError, OSError) as exc:  # defence in depth
+    except (struct.error, IndexError, ValueError, OSError, TypeError) as exc:  # defence in depth
         return Malformed("undecodable: %s" % exc)
 
 
