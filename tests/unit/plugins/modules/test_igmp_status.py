@@ -396,3 +396,22 @@ def test_ad_hoc_through_ansible(tmp_path):
     assert result["changed"] is False
     assert result["interfaces"]["eth7"]["querier"] == A
     assert result["msg"].startswith("eth7: non-querier, querier is 10.0.0.9")
+
+
+def test_bare_module_name_from_the_repository_root(tmp_path):
+    """``ansible localhost -m igmp_status`` in the checkout: the repository's ansible.cfg finds it."""
+    ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+    if not os.path.exists(ansible):
+        pytest.skip("the ansible command is not installed next to this python")
+    states = tmp_path / "states"
+    write_state(states, "eth7", querier_with_member())
+    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}  # the checkout's ansible.cfg
+    env.update(ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_HOME=str(tmp_path / "home"),
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOCALHOST_WARNING="0")
+    proc = subprocess.run([ansible, "localhost", "-e", "ansible_python_interpreter=" + sys.executable,
+                           "-m", "igmp_status", "-a", "state_dir=%s" % states],
+                          capture_output=True, check=False, text=True, env=env, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert result["msg"] == "eth7: querier 10.0.0.9 (us), 1 sent, 1 group"
