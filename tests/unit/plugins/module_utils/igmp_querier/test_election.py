@@ -570,12 +570,14 @@ def test_a_second_leave_does_not_restart_the_queries():
                                                                 (7.0, GroupExpired(G1))]
 
 
-def test_v3_change_to_include_nothing_is_a_leave():
+@pytest.mark.parametrize("record_type", [codec.CHANGE_TO_INCLUDE, codec.MODE_IS_INCLUDE])
+def test_v3_include_nothing_is_a_leave(record_type):
     q = started()
     q.handle(HOST, wire(codec.encode_report_v3([GroupRecord(codec.CHANGE_TO_EXCLUDE, G1)])), 1.0)
-    leave = wire(codec.encode_report_v3([GroupRecord(codec.CHANGE_TO_INCLUDE, G1)]))
+    leave = wire(codec.encode_report_v3([GroupRecord(record_type, G1)]))
     run(q, 5.0)
     assert q.handle(HOST, leave, 5.0) == [SendQuery(G1, 10, "group-specific")]
+    assert q.groups.get(G1).expires == 7.0
 
 
 def test_leave_for_an_unknown_group_does_nothing():
@@ -595,12 +597,16 @@ def test_leave_while_non_querier_waits_for_the_queriers_group_specific_query():
     assert q.tick(7.1) == [GroupExpired(G1)]
 
 
-def test_leave_while_querier_but_lost_cancels_our_group_specific_queries():
+def test_losing_the_election_cancels_our_group_specific_queries():
     q = started()
     q.handle(HOST, wire(codec.encode_report_v2(G1)), 1.0)
     q.handle(HOST, wire(codec.encode_leave(G1)), 5.0)
     q.handle(LOWER, V2Q, 5.5)
     assert sends(q.tick(6.0)) == []
+    assert q.tick(7.0) == [GroupExpired(G1)]  # the querier's queries lower nothing here; our timer ran out
+    # when we take over later, no stale group-specific query goes out with the takeover
+    assert [e for _, e in run(q, 5.5 + TIMEOUT)] == [RoleChanged(QUERIER, ME, LOWER, "takeover", TIMEOUT),
+                                                     SendQuery(ANY, MRT, "takeover")]
 
 
 def test_records_without_interest_do_not_cancel_the_group_specific_queries():

@@ -219,6 +219,7 @@ def test_discover_and_find_both_layouts(tmp_path, querier):
     state.write(os.path.join(d, "br0", "br0.json"), doc)  # <dir>/<if>/<if>.json (systemd RuntimeDirectory)
     # things that are not state files
     open(os.path.join(d, ".eth1.json.tmp1234"), "w").write("{")  # a writer's temp file
+    state.write(os.path.join(d, ".eth2.json"), doc)  # hidden files are not state files
     open(os.path.join(d, "notes.txt"), "w").write("x")
     os.mkdir(os.path.join(d, "veth0"))
     open(os.path.join(d, "veth0", "other.json"), "w").write("{}")
