@@ -120,8 +120,13 @@ class Querier:
     # --- derived values -------------------------------------------------------------
     @property
     def timeout(self) -> float:
-        """The Other Querier Present Interval in force (follows adopted QRV/QQIC)."""
-        if self.timers.timeout is not None:
+        """The Other Querier Present Interval in force (follows adopted QRV/QQIC).
+
+        An explicit timeout holds while it exceeds the query interval in force; once the querier's
+        QQIC says it queries less often than that, the RFC formula over the adopted values applies
+        (else we would take over between its queries).
+        """
+        if self.timers.timeout is not None and self.timers.timeout > self.query_interval:
             return self.timers.timeout
         return rfc_timeout(self.robustness, self.query_interval, self.timers.max_response_time)
 

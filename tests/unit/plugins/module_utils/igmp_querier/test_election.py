@@ -409,10 +409,22 @@ def test_qqic_0_keeps_our_interval():
     assert of(q.handle(LOWER, v3q(3, 0), 1.0), Adopted) == [Adopted(LOWER, 3, 10.0, 30.5)]
 
 
-def test_explicit_timeout_is_kept_when_adopting():
+def test_explicit_timeout_is_kept_when_adopting_a_shorter_interval():
     q = started(T._replace(timeout=25.0))
-    assert of(q.handle(LOWER, v3q(3, 30), 1.0), Adopted) == [Adopted(LOWER, 3, 30.0, 25.0)]
+    assert of(q.handle(LOWER, v3q(3, 20), 1.0), Adopted) == [Adopted(LOWER, 3, 20.0, 25.0)]
     assert q.next_deadline() == 26.0
+
+
+def test_explicit_timeout_below_the_adopted_interval_gives_way_to_the_rfc_formula():
+    # -q 10 -t 25 is valid here, but the querier really runs at QQI 30: a 25 s timeout would make
+    # us take over between each two of its queries and flap. The timeout must exceed the query
+    # interval (the rule the CLI applies to the configured values), so the RFC formula applies.
+    q = started(T._replace(timeout=25.0))
+    assert of(q.handle(LOWER, v3q(2, 30), 1.0), Adopted) == [Adopted(LOWER, 2, 30.0, 60.5)]
+    for t in (31.0, 61.0, 91.0):
+        assert of(q.handle(LOWER, v3q(2, 30), t), RoleChanged) == []
+        assert q.tick(t + 29.999) == []
+    assert q.role == NON_QUERIER and q.takeovers == 0
 
 
 def test_no_adoption_from_higher_queriers_v2_queriers_or_a_lower_non_elected_querier():
