@@ -635,3 +635,14 @@ def test_records_without_interest_do_not_cancel_the_group_specific_queries():
     assert q.handle(HOST2, no_interest, 5.5) == []
     assert [(t, e) for t, e in run(q, 8.0) if e.group == G1] == [(6.0, SendQuery(G1, 10, "group-specific")),
                                                                 (7.0, GroupExpired(G1))]
+
+
+def test_the_group_table_is_capped():
+    q = started()
+    q.groups.max_groups = 2
+    assert of(q.handle(HOST, wire(codec.encode_report_v2(G1)), 1.0), GroupJoined)
+    assert of(q.handle(HOST, wire(codec.encode_report_v2(G2)), 1.0), GroupJoined)
+    assert q.handle(HOST, wire(codec.encode_report_v2(G3)), 1.0) == []  # a flood cannot grow it
+    assert (len(q.groups), q.groups.dropped) == (2, 1)
+    assert q.handle(HOST2, wire(codec.encode_report_v2(G1)), 2.0) == []  # known groups still refresh
+    assert q.groups.get(G1).last_reporter == HOST2

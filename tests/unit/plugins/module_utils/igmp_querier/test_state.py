@@ -142,7 +142,7 @@ def test_readers_never_see_a_partial_file(tmp_path, querier):
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        for n in range(150):
+        for n in range(80):
             doc["queries_sent"] = n
             state.write(path, doc)
     finally:
