@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Parser throughput: how many IGMP datagrams per second decode_ipv4 takes apart.
 
 Target: over 200,000 packets/s on the realistic mix (one core, CPython), so that a flood of
@@ -64,10 +63,10 @@ def v1_report(rng):
 
 def v3_report(rng):
     records = []
-    for _ in range(rng.randint(1, 4)):
+    for _record in range(rng.randint(1, 4)):
         rtype = rng.choice([codec.MODE_IS_EXCLUDE, codec.CHANGE_TO_EXCLUDE, codec.MODE_IS_INCLUDE,
                             codec.ALLOW_NEW_SOURCES, codec.CHANGE_TO_INCLUDE])
-        sources = tuple(host(rng) for _ in range(rng.choice([0, 0, 0, 1, 2])))
+        sources = tuple(host(rng) for _source in range(rng.choice([0, 0, 0, 1, 2])))
         if rtype in (codec.MODE_IS_INCLUDE, codec.ALLOW_NEW_SOURCES) and not sources:
             sources = (host(rng),)
         records.append(GroupRecord(rtype, group(rng), sources))
@@ -112,8 +111,8 @@ MIX = [(v2_report, 45), (v3_report, 20), (query, 15), (leave, 10), (v1_report, 5
 
 def build_mix(count, seed=3376):
     rng = random.Random(seed)
-    makers = [maker for maker, weight in MIX for _ in range(weight)]
-    packets = [rng.choice(makers)(rng) for _ in range(count)]
+    makers = [maker for maker, weight in MIX for _share in range(weight)]
+    packets = [rng.choice(makers)(rng) for _packet in range(count)]
     return packets
 
 
@@ -121,7 +120,7 @@ def measure(packets, seconds, rounds):
     decode = codec.decode_ipv4
     rates = []
     cpu_rates = []
-    for _ in range(rounds):
+    for _round in range(rounds):
         done = 0
         start = time.perf_counter()
         cpu_start = time.process_time()
@@ -140,7 +139,7 @@ def measure(packets, seconds, rounds):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--seconds", type=float, default=0.25, help="length of one round (default 0.25)")
     parser.add_argument("--rounds", type=int, default=12, help="rounds per measurement (default 12)")
     args = parser.parse_args(argv)
@@ -161,7 +160,7 @@ def main(argv=None):
     print("decode_ipv4 realistic mix:                 %8.0f packets/s (median %.0f), %.0f per CPU-second "
           "(target > %d: %s)" % (best, median, cpu, TARGET, verdict))
     for name, maker in kinds:
-        packets = [maker(rng) for _ in range(500)]
+        packets = [maker(rng) for _packet in range(500)]
         best_kind, median_kind, cpu_kind = measure(packets, args.seconds / 2, args.rounds)
         print("decode_ipv4 %-30s %8.0f packets/s (median %.0f), %.0f per CPU-second"
               % (name + ":", best_kind, median_kind, cpu_kind))

@@ -217,7 +217,7 @@ def test_checksum_rfc1071_example():
 def test_checksum_agrees_with_scapy_on_random_data_of_every_parity():
     rng = random.Random(2236)
     for length in list(range(0, 70)) + [1499, 1500, 65535]:
-        data = bytes(rng.getrandbits(8) for _ in range(length))
+        data = bytes(rng.getrandbits(8) for _octet in range(length))
         assert codec.checksum(data) == scapy_utils.checksum(data), length
 
 

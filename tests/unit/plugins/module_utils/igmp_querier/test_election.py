@@ -110,10 +110,10 @@ def test_explicit_startup_count_and_interval():
                     startup_query_count=4, startup_query_interval=1.5)
     q = Querier(timers, ME)
     first = q.start(0.0)
-    times = [0.0] + [t for t, _ in run(q, 130.0)]
+    times = [0.0] + [t for t, _event in run(q, 130.0)]
     assert sends(first) == [SendQuery(ANY, 100, "startup")]
     assert times == [0.0, 1.5, 3.0, 4.5, 64.5, 124.5]
-    assert [e.reason for _, e in run(Querier(timers, ME), 0)] == []  # nothing before start()
+    assert [e.reason for _t, e in run(Querier(timers, ME), 0)] == []  # nothing before start()
 
 
 def test_startup_count_one_goes_straight_to_the_interval():
@@ -307,7 +307,7 @@ class Lan:
             due = [(q.next_deadline(), a) for a, q in self.nodes.items() if q.next_deadline() is not None]
             if not due:
                 return
-            when = min(d for d, _ in due)
+            when = min(d for d, _address in due)
             if when > until:
                 self.now = until
                 return
@@ -318,7 +318,7 @@ class Lan:
                     self._process(address, node.tick(when))
 
     def senders(self, start, end):
-        return sorted({a for t, a, _ in self.sent if start <= t < end})
+        return sorted({a for t, a, _reason in self.sent if start <= t < end})
 
     def queries(self, address, start, end):
         return [(t, r) for t, a, r in self.sent if a == address and start <= t < end]
@@ -339,7 +339,7 @@ def test_three_queriers_converge_fail_over_and_recover(order):
     assert lan.nodes[B].elected() == lan.nodes[C].elected() == A
     lan.run(100.0)
     assert lan.senders(3.0, 100.0) == [A]
-    assert [t for t, _ in lan.queries(A, 0.0, 100.0)] == [0.0, 2.5, 12.5, 22.5, 32.5, 42.5, 52.5, 62.5, 72.5, 82.5, 92.5]
+    assert [t for t, _reason in lan.queries(A, 0.0, 100.0)] == [0.0, 2.5, 12.5, 22.5, 32.5, 42.5, 52.5, 62.5, 72.5, 82.5, 92.5]
     # kill the lowest just after its query at 92.5: the next-lowest takes over at 92.5 + timeout
     lan.kill(A)
     takeover = 92.5 + TIMEOUT
@@ -355,7 +355,7 @@ def test_three_queriers_converge_fail_over_and_recover(order):
     # C may have taken over at the same instant; it lost to B at once. After that only B queries.
     assert lan.nodes[C].role == NON_QUERIER and lan.nodes[C].elected() == B
     assert lan.senders(takeover + 0.001, 190.0) == [B]
-    assert [t for t, _ in lan.queries(B, takeover, 190.0)] == [takeover + 10.0 * k for k in range(8)]
+    assert [t for t, _reason in lan.queries(B, takeover, 190.0)] == [takeover + 10.0 * k for k in range(8)]
     # the lowest comes back (a restarted daemon): B backs off at its first query
     lan.start(A, 200.0, fresh=True)
     assert lan.nodes[B].role == NON_QUERIER
@@ -569,7 +569,7 @@ def test_a_report_cancels_the_group_specific_queries():
     run(q, 5.0)
     assert sends(q.handle(HOST, wire(codec.encode_leave(G1)), 5.0)) == [SendQuery(G1, 10, "group-specific")]
     assert q.handle(HOST2, wire(codec.encode_report_v2(G1)), 5.5) == []
-    assert [e for _, e in run(q, 12.0) if e.group != ANY] == []
+    assert [e for _t, e in run(q, 12.0) if e.group != ANY] == []
     assert q.groups.get(G1) == Membership(G1, HOST2, 2, 5.5 + 21.0)
 
 
@@ -578,8 +578,8 @@ def test_a_second_leave_does_not_restart_the_queries():
     q.handle(HOST, wire(codec.encode_report_v2(G1)), 1.0)
     q.handle(HOST, wire(codec.encode_leave(G1)), 5.0)
     assert sends(q.handle(HOST2, wire(codec.encode_leave(G1)), 5.5)) == []
-    assert [(t, e) for t, e in run(q, 8.0) if e.group == G1] == [(6.0, SendQuery(G1, 10, "group-specific")),
-                                                                (7.0, GroupExpired(G1))]
+    gsq_then_expiry = [(6.0, SendQuery(G1, 10, "group-specific")), (7.0, GroupExpired(G1))]
+    assert [(t, e) for t, e in run(q, 8.0) if e.group == G1] == gsq_then_expiry
 
 
 @pytest.mark.parametrize("record_type", [codec.CHANGE_TO_INCLUDE, codec.MODE_IS_INCLUDE])
@@ -617,8 +617,8 @@ def test_losing_the_election_cancels_our_group_specific_queries():
     assert sends(q.tick(6.0)) == []
     assert q.tick(7.0) == [GroupExpired(G1)]  # the querier's queries lower nothing here; our timer ran out
     # when we take over later, no stale group-specific query goes out with the takeover
-    assert [e for _, e in run(q, 5.5 + TIMEOUT)] == [RoleChanged(QUERIER, ME, LOWER, "takeover", TIMEOUT),
-                                                     SendQuery(ANY, MRT, "takeover")]
+    takeover = [RoleChanged(QUERIER, ME, LOWER, "takeover", TIMEOUT), SendQuery(ANY, MRT, "takeover")]
+    assert [e for _t, e in run(q, 5.5 + TIMEOUT)] == takeover
 
 
 def test_records_without_interest_do_not_cancel_the_group_specific_queries():
@@ -633,8 +633,8 @@ def test_records_without_interest_do_not_cancel_the_group_specific_queries():
         GroupRecord(codec.ALLOW_NEW_SOURCES, G1),
     ]))
     assert q.handle(HOST2, no_interest, 5.5) == []
-    assert [(t, e) for t, e in run(q, 8.0) if e.group == G1] == [(6.0, SendQuery(G1, 10, "group-specific")),
-                                                                (7.0, GroupExpired(G1))]
+    gsq_then_expiry = [(6.0, SendQuery(G1, 10, "group-specific")), (7.0, GroupExpired(G1))]
+    assert [(t, e) for t, e in run(q, 8.0) if e.group == G1] == gsq_then_expiry
 
 
 def test_the_group_table_is_capped():
