@@ -50,6 +50,9 @@ EXIT_NOPERM = 77  # sysexits EX_NOPERM
 RX_BATCH = 256
 #: Dirty state is written at most this often (seconds); at least once per query interval.
 STATE_MIN_GAP = 1.0
+#: With rtnetlink notifications, the link is re-read this often (seconds) only as a safety net;
+#: without them, every query interval. (Reading the address costs a netlink dump per call.)
+LINK_RECHECK_WITH_NETLINK = 30.0
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
 
 CAP_MESSAGE = (
@@ -164,7 +167,10 @@ class Daemon:
     def check_link(self, now: float) -> None:
         old, new = self.link, netif.link_state(self.interface)
         self.link = new
-        self.link_check_at = now + self.querier.query_interval
+        interval = self.querier.query_interval
+        if self.netlink is not None:
+            interval = max(interval, LINK_RECHECK_WITH_NETLINK)
+        self.link_check_at = now + interval
         if not new.exists:
             if old.exists:
                 log.warning("Interface %s is gone; waiting for it to come back", self.interface)

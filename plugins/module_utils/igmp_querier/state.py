@@ -121,8 +121,7 @@ def write(path: str, document: Dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle, indent=1, sort_keys=True)
-            handle.write("\n")
+            handle.write(json.dumps(document, indent=1, sort_keys=True) + "\n")  # one write() call
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
