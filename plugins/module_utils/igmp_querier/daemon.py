@@ -24,7 +24,17 @@ from typing import Callable, Optional
 
 from . import __version__, netif, sockets
 from . import state as statefile
-from .codec import ALL_HOSTS, ANY, Malformed, decode_ipv4, describe, encode_query_v2, encode_query_v3
+from .codec import (
+    ALL_HOSTS,
+    ANY,
+    Malformed,
+    decode_float_code,
+    decode_ipv4,
+    describe,
+    encode_float_code,
+    encode_query_v2,
+    encode_query_v3,
+)
 from .config import Config
 from .election import (
     AddressChanged,
@@ -255,6 +265,9 @@ class Daemon:
         if event.reason == "lost":
             log.warning("LOST to %s: its address is lower than ours (%s); now non-querier",
                         event.querier, self.link.address)
+        elif event.previous is None:
+            log.warning("No querier with a lower address than ours (%s) remains: taking over as querier",
+                        self.link.address)
         else:
             log.warning("No query from %s for %.1f s (timeout %g s): taking over as querier",
                         event.previous, event.silent_for, self.querier.timeout)
@@ -378,3 +391,10 @@ def banner(daemon: Daemon) -> None:
     log.info("[Startup] Sending %d rapid queries (every %gs), then one every %gs",
              timers.startup_count, timers.startup_interval, timers.query_interval)
     log.info("State file: %s", daemon.state_path)
+    if timers.igmp_version == 3:
+        sent_mrt = decode_float_code(encode_float_code(timers.max_response_tenths)) / 10.0
+        sent_qqi = decode_float_code(encode_float_code(int(timers.query_interval)))
+        if sent_mrt != timers.max_response_time or sent_qqi != timers.query_interval:
+            log.warning("IGMPv3 codes carry max response %g s and query interval %d s "
+                        "(configured %g s and %g s; RFC 3376 s.4.1.1 floating-point rounding)",
+                        sent_mrt, sent_qqi, timers.max_response_time, timers.query_interval)
