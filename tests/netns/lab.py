@@ -81,15 +81,15 @@ def unavailable_reason() -> Optional[str]:
     if shutil.which("ip") is None or shutil.which("bridge") is None:
         return "needs iproute2 (`ip`, `bridge`)"
     name = "%s-probe-%d" % (PREFIX, os.getpid())
-    probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         return "`ip netns add` does not work here: %s" % probe.stderr.strip()
-    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
     return None
 
 
 def run(cmd: Sequence[str], check: bool = True, timeout: float = 20.0) -> subprocess.CompletedProcess:
-    result = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, check=False)
     if check and result.returncode != 0:
         raise LabError("%s failed (%d): %s" % (" ".join(cmd), result.returncode, result.stderr.strip()))
     return result
@@ -131,7 +131,7 @@ def namespaces() -> List[str]:
 
 def destroy_namespace(name: str) -> None:
     """Kill every process in ``name`` and delete it."""
-    for _ in range(3):
+    for _attempt in range(3):
         pids = run(["ip", "netns", "pids", name], check=False).stdout.split()
         if not pids:
             break
@@ -186,7 +186,7 @@ class Membership:
         """Kernel receive times (CLOCK_REALTIME) of every datagram received so far."""
         while self.sock is not None and self.port is not None:
             try:
-                _, ancdata, _, _ = self.sock.recvmsg(2048, socket.CMSG_SPACE(16))
+                ancdata = self.sock.recvmsg(2048, socket.CMSG_SPACE(16))[1]
             except (BlockingIOError, InterruptedError):
                 break
             self._arrivals.append(_timestamp(ancdata))
@@ -264,12 +264,12 @@ class Capture:
     def _read(self) -> None:
         space = socket.CMSG_SPACE(16)
         while not self._stop:
-            ready, _, _ = select.select([self.sock], [], [], 0.1)
+            ready = select.select([self.sock], [], [], 0.1)[0]
             if not ready:
                 continue
             while True:
                 try:
-                    data, ancdata, _, address = self.sock.recvmsg(65535, space)
+                    data, ancdata, _flags, address = self.sock.recvmsg(65535, space)
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError:
@@ -410,7 +410,7 @@ class Daemon:
         out = {}
         with open("/proc/%d/status" % self.pid) as handle:
             for line in handle:
-                key, _, value = line.partition(":")
+                key, _sep, value = line.partition(":")
                 out[key] = value.strip()
         return out
 
@@ -541,11 +541,10 @@ class Lab:
         _open_labs.append(self)
         try:
             self._add_namespace(self.bridge_ns)
-            centi = lambda seconds: str(int(round(seconds * 100)))  # noqa: E731
             self.bridge_ip("link", "add", BRIDGE, "type", "bridge", "stp_state", "0", "mcast_snooping", "1",
-                           "mcast_querier", "0", "mcast_membership_interval", centi(membership_interval),
-                           "mcast_querier_interval", centi(querier_interval),
-                           "mcast_last_member_interval", centi(last_member_interval),
+                           "mcast_querier", "0", "mcast_membership_interval", _centi(membership_interval),
+                           "mcast_querier_interval", _centi(querier_interval),
+                           "mcast_last_member_interval", _centi(last_member_interval),
                            "mcast_last_member_count", str(last_member_count))
             self.bridge_ip("link", "set", BRIDGE, "up")
         except BaseException:
@@ -640,6 +639,11 @@ class Lab:
             shutil.rmtree(self.workdir, ignore_errors=True)
         with contextlib.suppress(ValueError):
             _open_labs.remove(self)
+
+
+def _centi(seconds: float) -> str:
+    """Seconds as the bridge's centiseconds."""
+    return str(int(round(seconds * 100)))
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05):

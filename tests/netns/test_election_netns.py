@@ -39,6 +39,7 @@ def _only_querier(capture, querier, seconds=2.5):
     assert len(sources) >= int(seconds) - 1
 
 
+@pytest.mark.slow  # ~15-20 s: several membership intervals / timeouts
 def test_lowest_address_queries_next_takes_over_after_timeout_and_it_wins_back(lab):
     assert min([A, B, C]) == B  # what a string comparison would elect
     hosts = {addr: lab.add_host("h%d" % i, addr) for i, addr in enumerate((A, B, C), 1)}

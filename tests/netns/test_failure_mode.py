@@ -27,6 +27,7 @@ def _received_between(member, start, end):
     return [t for t in member.arrivals() if start <= t < end]
 
 
+@pytest.mark.slow  # ~15-20 s: several membership intervals / timeouts
 def test_membership_ages_out_without_querier_and_stays_with_the_daemon(lab):
     querier_host = lab.add_host("q", "10.0.0.1")
     member_host = lab.add_host("m", "10.0.0.2")

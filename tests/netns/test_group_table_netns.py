@@ -119,11 +119,11 @@ def test_malformed_igmp_is_counted_and_the_daemon_carries_on(lab):
     assert daemon.state()["malformed_dropped"] == 0
 
     frames = _malformed_frames()
-    for decoded in (codec.decode_ipv4(datagram) for _, _, datagram in frames):
+    for decoded in (codec.decode_ipv4(frame[2]) for frame in frames):
         assert isinstance(decoded, codec.Malformed)  # the oracle for what we inject
     rounds = 3
-    for _ in range(rounds):
-        for _, dst, datagram in frames:
+    for _round in range(rounds):
+        for _what, dst, datagram in frames:
             querier.inject_on_port(datagram, dst)  # straight onto the querier's link
     expected = rounds * len(frames)
     state = daemon.wait_state(lambda s: s["malformed_dropped"] >= expected, 4, "%d malformed counted" % expected)

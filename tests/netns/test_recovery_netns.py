@@ -24,7 +24,7 @@ COUNTERS = re.compile(
 def _querying(capture, src, seconds=2.2):
     since = time.time()
     time.sleep(seconds)
-    return [f for f in capture.queries(src=src, since=since)]
+    return capture.queries(src=src, since=since)
 
 
 def test_link_down_and_up(lab):

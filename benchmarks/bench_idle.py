@@ -1,0 +1,93 @@
+"""Idle cost of the daemon at a 1 s query interval: CPU ms per minute, voluntary context
+switches per minute, resident memory.
+
+A quiet LAN in network namespaces (tests/netns/lab.py): the querier A (10.0.0.9), a second
+daemon B (10.0.0.10) that stays non-querier, and two member hosts with three groups between
+them that answer every query. Both daemons are measured at once over the same window, from
+/proc/<pid>/stat (utime + stime) and /proc/<pid>/status (voluntary_ctxt_switches, VmRSS,
+VmHWM), after a warm-up that leaves out interpreter start-up and the startup query burst.
+
+Targets: under 50 ms CPU per minute; RSS under 25 MB.
+
+Usage (root): python3 benchmarks/bench_idle.py [--seconds 60] [--query-interval 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import benchlib
+from benchlib import ProcSample, figure, lab
+
+NAME = "bench_idle"
+CPU_TARGET_MS = 50.0
+RSS_TARGET_MB = 25.0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured window (default 60)")
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--query-interval", type=float, default=1.0)
+    parser.add_argument("--state-root", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+                        help="where the state dirs go (default /dev/shm: tmpfs, like /run on a real host)")
+    args = parser.parse_args(argv)
+    benchlib.require_lab(NAME)
+
+    with lab.Lab(tag="idle") as the_lab:
+        a = the_lab.add_host("a", "10.0.0.9")
+        b = the_lab.add_host("b", "10.0.0.10")
+        m1 = the_lab.add_host("m1", "10.0.0.21")
+        m2 = the_lab.add_host("m2", "10.0.0.22")
+        flags = ("-q", "%g" % args.query_interval, "-r", "%g" % min(1.0, args.query_interval / 2))
+        state_root = tempfile.mkdtemp(prefix="bench-idle-", dir=args.state_root)
+        daemons = {"querier": a.daemon(*flags, state_dir=os.path.join(state_root, "a")),
+                   "non-querier": b.daemon(*flags, state_dir=os.path.join(state_root, "b"))}
+        for member, group in ((m1, "239.1.1.1"), (m1, "239.1.1.2"), (m2, "239.2.2.2")):
+            member.join(group)
+        daemons["non-querier"].wait_state(lambda s: s["role"] == "non-querier", 10, "B backs off")
+        time.sleep(args.warmup)
+        start = {role: ProcSample(d.pid) for role, d in daemons.items()}
+        started = time.monotonic()
+        print("%s: measuring %g s at a %g s query interval (warm-up %g s), state files in %s..."
+              % (NAME, args.seconds, args.query_interval, args.warmup, state_root), flush=True)
+        time.sleep(args.seconds)
+        elapsed = time.monotonic() - started
+        end = {role: ProcSample(d.pid) for role, d in daemons.items()}
+        states = {role: d.state() for role, d in daemons.items()}
+        for role, daemon in daemons.items():
+            if not daemon.alive():
+                raise lab.LabError("the %s daemon died:\n%s" % (role, daemon.log()))
+        shutil.rmtree(state_root, ignore_errors=True)
+
+    per_minute = 60.0 / elapsed
+    for role in ("querier", "non-querier"):
+        s, e = start[role], end[role]
+        cpu_ms = (e.cpu - s.cpu) * 1000.0 * per_minute
+        exact_ms = (e.cpu_exact - s.cpu_exact) * 1000.0 * per_minute
+        figure(NAME, "%s CPU (utime+stime, /proc/<pid>/stat)" % role, "%.1f ms/min (+-%.0f: %d ms ticks)"
+               % (cpu_ms, 2000.0 / benchlib.CLK_TCK * per_minute, 1000 // benchlib.CLK_TCK),
+               "< %g ms/min" % CPU_TARGET_MS, cpu_ms < CPU_TARGET_MS)
+        figure(NAME, "%s CPU (on-CPU time, /proc/<pid>/schedstat)" % role, "%.1f ms/min (%.3f%% of a core)"
+               % (exact_ms, exact_ms / 600.0), "< %g ms/min" % CPU_TARGET_MS, exact_ms < CPU_TARGET_MS)
+        figure(NAME, "%s voluntary context switches" % role, "%.0f /min" % ((e.voluntary - s.voluntary) * per_minute))
+        figure(NAME, "%s involuntary context switches" % role,
+               "%.0f /min" % ((e.involuntary - s.involuntary) * per_minute))
+        figure(NAME, "%s RSS" % role, "%.1f MB (peak %.1f MB)" % (e.rss_mb, e.hwm_mb),
+               "< %g MB" % RSS_TARGET_MB, e.hwm_mb < RSS_TARGET_MB)
+    figure(NAME, "queries sent by the querier in the run", "%d" % states["querier"]["queries_sent"])
+    figure(NAME, "groups in the querier's table", "%d" % len(states["querier"]["groups"]))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except lab.LabError as exc:
+        sys.stderr.write("%s: error: %s\n" % (NAME, exc))
+        sys.exit(1)
