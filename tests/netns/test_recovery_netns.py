@@ -72,6 +72,29 @@ def test_interface_deleted_and_recreated(lab):
     assert daemon.alive()
 
 
+def test_no_address_at_start_then_one_assigned_starts_with_the_burst(lab):
+    host = lab.add_host("q", "10.0.0.1")
+    capture = lab.add_host("obs", "10.0.0.200").capture()
+    host.ip("addr", "flush", "dev", "eth0")  # e.g. the daemon starts before DHCP answered
+    daemon = host.daemon("-q", "2", "-r", "0.5")  # startup: 2 queries 0.5 s apart, then every 2 s
+    daemon.wait_log("No IPv4 address on eth0", 3)
+    daemon.wait_state(lambda s: s["address"] is None and s["link"] == "up", 3, "up without an address")
+    time.sleep(1.0)
+    assert capture.queries() == []
+
+    assigned = time.time()
+    host.ip("addr", "add", "10.0.0.1/24", "dev", "eth0")
+    capture.wait_query(src="10.0.0.1", since=assigned, timeout=2)
+    time.sleep(3.0)
+    sent = [f.time - assigned for f in capture.queries(src="10.0.0.1")]
+    assert len(sent) >= 3, sent
+    assert sent[0] < 0.5, sent
+    assert abs(sent[1] - sent[0] - 0.5) < 0.15, "no startup burst: %s" % sent
+    assert abs(sent[2] - sent[1] - 2.0) < 0.15, sent
+    daemon.wait_state(lambda s: s["address"] == "10.0.0.1" and s["role"] == "querier", 2, "querier at .1")
+    assert daemon.alive()
+
+
 def test_address_change_new_source_and_election_against_it(lab):
     a = lab.add_host("a", "10.0.0.20")
     b = lab.add_host("b", "10.0.0.30")

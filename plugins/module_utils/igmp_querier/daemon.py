@@ -208,6 +208,11 @@ class Daemon:
             return
         if came_up:
             self._apply(self.querier.start(now, new.address), now)
+        elif old.address is None and new.address is not None and not self.querier.queries_sent:
+            # Our first address (e.g. DHCP answered after the daemon started): no query has left
+            # yet, so start up now, startup query burst included (set_address() sends one query).
+            log.info("Address of %s is now %s: starting up", self.interface, new.address)
+            self._apply(self.querier.start(now, new.address), now)
         elif old.address != new.address:
             self._apply(self.querier.set_address(new.address, now), now)
         self.state_dirty = True
