@@ -78,3 +78,34 @@ def test_lowest_address_queries_next_takes_over_after_timeout_and_it_wins_back(l
     assert not b_after or max(b_after) - first_back.time < 0.5, "%s kept querying after %s came back" % (B, A)
     for address in (B, C):
         assert daemons[address].alive(), "%s's daemon died:\n%s" % (address, daemons[address].log())
+
+
+@pytest.mark.slow  # ~12 s
+def test_igmpv3_non_querier_adopts_the_queriers_interval_and_times_out_by_it(lab):
+    """RFC 3376 s.4.1.6-4.1.7: B (own interval 1 s) adopts A's QQI 2 s and QRV 2 from the wire,
+    so it waits 2 x 2 + 0.5 / 2 = 4.25 s, not its own 2.25 s, before taking over."""
+    hosts = {addr: lab.add_host("h%d" % i, addr) for i, addr in enumerate((A, B, C), 1)}
+    capture = lab.add_host("obs", "10.0.0.200").capture()
+    daemons = {
+        A: hosts[A].daemon("--igmp-version", "3", "-q", "2", "-r", "0.5"),
+        B: hosts[B].daemon("--igmp-version", "3", "-q", "1", "-r", "0.5"),
+    }
+    _wait_converged(daemons, A)
+    # An older querier joins the LAN: its IGMPv2 startup query reaches A, which says so.
+    daemons[C] = hosts[C].daemon("--igmp-version", "2", "-q", "1", "-r", "0.5")
+    daemons[A].wait_log("LAN mixes IGMP versions: %s sends IGMPv2 queries" % C, 3)
+    _wait_converged(daemons, A)
+    state = daemons[B].wait_state(lambda s: s["effective"]["query_interval"] == 2.0, 6, "B adopted QQI 2")
+    assert state["effective"]["robustness"] == 2 and state["effective"]["timeout"] == 4.25
+    assert state["timers"]["query_interval"] == 1.0 and state["timers"]["timeout"] == 2.25
+    queries = capture.queries(src=A, general=True)
+    assert queries and all(f.message.version == 3 and f.message.qqi == 2 and f.message.qrv == 2 for f in queries)
+
+    time.sleep(2.5)  # A in its 2 s rhythm
+    daemons[A].stop(signal.SIGKILL)
+    killed = time.time()
+    last_a = max(f.time for f in capture.queries(src=A))
+    first_b = capture.wait_query(src=B, since=killed, timeout=8)
+    delay = first_b.time - last_a
+    assert 4.25 - 0.05 <= delay <= 4.25 + MARGIN, "B took over %.3f s after A's last query" % delay
+    assert first_b.message.version == 3

@@ -138,3 +138,24 @@ def test_malformed_igmp_is_counted_and_the_daemon_carries_on(lab):
     assert _groups(state)["239.7.7.7"]["last_reporter"] == "10.0.0.77"
     capture.wait_query(src=QUERIER, since=since, timeout=2)
     assert state["malformed_dropped"] == expected
+
+
+def test_igmpv3_reports_and_leave(lab):
+    querier = lab.add_host("q", QUERIER)
+    member = lab.add_host("m", "10.0.0.11")
+    capture = lab.add_host("obs", "10.0.0.200").capture()
+    member.quick_reports()
+    daemon = querier.daemon("--igmp-version", "3", *netlab.FAST)
+    membership = member.join("239.5.5.5")
+    state = daemon.wait_state(lambda s: "239.5.5.5" in _groups(s), 6, "the v3 member's group")
+    assert _groups(state)["239.5.5.5"]["version"] == 3
+    assert _groups(state)["239.5.5.5"]["last_reporter"] == "10.0.0.11"
+    time.sleep(1.2)
+
+    left = time.time()
+    membership.leave()  # the kernel reports TO_IN({}) for the group
+    first = capture.wait_query(src=QUERIER, since=left, timeout=3, general=False)
+    assert first.message.version == 3 and first.message.group == "239.5.5.5" and first.dst == "239.5.5.5"
+    daemon.wait_state(lambda s: "239.5.5.5" not in _groups(s), ROBUSTNESS * LMQI + 2.5, "the group removed")
+    specific = capture.queries(src=QUERIER, since=left, general=False)
+    assert [f.message.group for f in specific] == ["239.5.5.5"] * ROBUSTNESS
