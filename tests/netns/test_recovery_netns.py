@@ -134,6 +134,28 @@ def test_address_change_new_source_and_election_against_it(lab):
     assert da.alive() and da.pid == pid
 
 
+def test_send_errors_reopen_the_sockets_and_queries_resume(lab):
+    host = lab.add_host("q", "10.0.0.1")
+    capture = lab.add_host("obs", "10.0.0.200").capture()
+    daemon = host.daemon(*ARGS)
+    pid = daemon.pid
+    capture.wait_query(src="10.0.0.1", timeout=5)
+    # A firewall that drops our IGMP makes sendto() fail with EPERM.
+    blocked = host.exec("iptables", "-A", "OUTPUT", "-p", "igmp", "-j", "DROP", check=False)
+    if blocked.returncode != 0:
+        pytest.skip("iptables does not work in a network namespace here: %s" % blocked.stderr.strip())
+    daemon.wait_log("Send socket on eth0 failed", 3)
+    time.sleep(2.0)
+    assert daemon.alive()
+
+    unblocked = time.time()
+    host.exec("iptables", "-D", "OUTPUT", "-p", "igmp", "-j", "DROP")
+    first = capture.wait_query(src="10.0.0.1", since=unblocked, timeout=3)
+    assert first.time - unblocked < 1.5
+    assert len(_querying(capture, "10.0.0.1")) >= 2
+    assert daemon.alive() and daemon.pid == pid
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_exits_0_within_a_second_with_counters(lab, signum):
     a = lab.add_host("a", "10.0.0.1")
