@@ -1,0 +1,280 @@
+"""The querier role, checked without a target host.
+
+- meta/argument_specs.yml and defaults/main.yml declare the same variables, with matching defaults;
+- the role's variable checks (tasks/validate.yml) accept exactly what the daemon accepts, and the
+  settings file the role renders parses back, with the daemon's own parser, to the timers asked for;
+- the rendered unit keeps the hardening it promises and scores what the README says with
+  ``systemd-analyze security --offline=true``.
+
+The last two run the role's real tasks and templates with ansible-playbook on localhost (connection
+local, nothing is changed outside a temporary directory).
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir))
+ROLE = os.path.join(REPO, "roles", "querier")
+
+#: The exposure systemd 252 computes for the rendered unit (README table). See README-role.md for
+#: why 1.6 is the floor for a daemon that keeps the host's network and CAP_NET_RAW honestly.
+EXPECTED_EXPOSURE = "1.6"
+
+
+def load(*parts):
+    with open(os.path.join(ROLE, *parts)) as handle:
+        return yaml.safe_load(handle)
+
+
+# --- argument spec <-> defaults --------------------------------------------------------------
+
+def test_argument_spec_and_defaults_declare_the_same_variables():
+    defaults = load("defaults", "main.yml")
+    options = load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert sorted(defaults) == sorted(options)
+    assert all(name.startswith("igmp_querier_") for name in defaults)
+
+
+def test_every_option_is_typed_and_described_and_its_default_matches():
+    defaults = load("defaults", "main.yml")
+    options = load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    for name, spec in options.items():
+        assert spec.get("type") in ("str", "int", "float", "bool", "list", "path", "dict", "raw"), name
+        assert spec.get("description"), name
+        if spec.get("type") == "list":
+            assert spec.get("elements"), name
+        value = defaults[name]
+        templated = isinstance(value, str) and "{{" in value
+        if "default" in spec:
+            assert not templated, "%s: a computed default is described, not given as default" % name
+            assert spec["default"] == value, name
+        else:
+            assert templated or value is None, "%s: literal default %r missing from the spec" % (name, value)
+        if "choices" in spec and not templated and value is not None:
+            assert value in spec["choices"], name
+
+
+def test_tags_and_private_names():
+    main = load("tasks", "main.yml")
+    tags = set()
+    for task in main:
+        tags.update(task.get("tags", []))
+    assert tags == {"igmp_querier_install", "igmp_querier_configure", "igmp_querier_run"}
+    private = load("vars", "main.yml")
+    assert all(name.startswith("_igmp_querier_") for name in private)
+
+
+# --- the role's checks and settings file against the daemon's parser -------------------------
+
+FLAGS = {
+    "query_interval": "--query-interval",
+    "max_response_time": "--max-response-time",
+    "robustness": "--robustness",
+    "timeout": "--timeout",
+    "startup_query_count": "--startup-query-count",
+    "startup_query_interval": "--startup-query-interval",
+    "igmp_version": "--igmp-version",
+}
+DEFAULTS = {"query_interval": 60, "max_response_time": 10, "robustness": 2, "igmp_version": 2}
+
+# (role variables, per-interface overrides for "lo" or None for a plain name)
+CASES = [
+    ({}, None),
+    ({"igmp_querier_query_interval": 30.5, "igmp_querier_max_response_time": 2.5, "igmp_querier_robustness": 3,
+      "igmp_querier_timeout": 100, "igmp_querier_startup_query_count": 4,
+      "igmp_querier_startup_query_interval": 2.5, "igmp_querier_verbose": True}, None),
+    ({"igmp_querier_igmp_version": 3, "igmp_querier_query_interval": 125, "igmp_querier_max_response_time": 100}, None),
+    ({"igmp_querier_igmp_version": 3, "igmp_querier_query_interval": 4000, "igmp_querier_max_response_time": 3174.4}, None),
+    ({"igmp_querier_query_interval": 31744, "igmp_querier_timeout": 31744 * 255}, None),
+    ({"igmp_querier_query_interval": "30"}, None),  # as given with -e key=value
+    ({}, {"query_interval": 20, "max_response_time": 5.5, "verbose": True}),
+    ({"igmp_querier_query_interval": 0}, None),
+    ({"igmp_querier_query_interval": 31745}, None),
+    ({"igmp_querier_timeout": 60}, None),
+    ({"igmp_querier_max_response_time": 25.6}, None),
+    ({"igmp_querier_max_response_time": 1.25}, None),
+    ({"igmp_querier_query_interval": 10, "igmp_querier_max_response_time": 10}, None),
+    ({"igmp_querier_igmp_version": 3, "igmp_querier_query_interval": 4000, "igmp_querier_max_response_time": 3174.5}, None),
+    ({"igmp_querier_robustness": 0}, None),
+    ({"igmp_querier_robustness": 256}, None),
+    ({"igmp_querier_robustness": 2.5}, None),
+    ({"igmp_querier_startup_query_count": 0}, None),
+    ({"igmp_querier_startup_query_interval": 0.05}, None),
+    ({"igmp_querier_startup_query_interval": 61}, None),
+    ({"igmp_querier_igmp_version": 4}, None),
+    ({}, {"timeout": 10}),
+    ({}, {"query_interval": -1}),
+]
+
+
+def settings_of(variables, override):
+    merged = dict(DEFAULTS)
+    for key in FLAGS:
+        if "igmp_querier_" + key in variables:
+            merged[key] = variables["igmp_querier_" + key]
+    merged.update(override or {})
+    return merged
+
+
+def daemon_verdict(settings):
+    """What the daemon says of these settings: a Timers, or None when it refuses them."""
+    argv = ["--interface", "lo"]
+    for key, flag in FLAGS.items():
+        if settings.get(key) is not None:
+            argv += [flag, str(settings[key])]
+    try:
+        args = config.build_parser().parse_args(argv)
+        return config.validate(args).timers
+    except (SystemExit, config.UsageError):
+        return None
+
+
+def find_ansible_playbook():
+    for candidate in (os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), shutil.which("ansible-playbook")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+PLAYBOOK = """
+- name: Run the role's variable checks and render its files
+  hosts: all
+  connection: local
+  gather_facts: true
+  gather_subset: [network]
+  tasks:
+    - name: Load the role's defaults and variables, run its checks
+      ansible.builtin.include_role:
+        name: multicast.igmp.querier
+        tasks_from: validate.yml
+        public: true
+    - name: Render each settings file
+      ansible.builtin.template:
+        src: "{{ role_dir }}/templates/settings.conf.j2"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}-{{ item.name }}.conf"
+        mode: "0644"
+      loop: "{{ _igmp_querier_instances }}"
+    - name: Render the unit
+      ansible.builtin.template:
+        src: "{{ role_dir }}/templates/igmp-querier@.service.j2"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}-igmp-querier@lo.service"
+        mode: "0644"
+"""
+
+
+@pytest.fixture(scope="module")
+def role_run(tmp_path_factory):
+    playbook_cmd = find_ansible_playbook()
+    if not playbook_cmd:
+        pytest.skip("ansible-playbook is not installed next to this Python or on PATH")
+    work = tmp_path_factory.mktemp("querier-role")
+    link = work / "collections" / "ansible_collections" / "multicast"
+    link.mkdir(parents=True)
+    os.symlink(REPO, str(link / "igmp"))
+    out = work / "out"
+    out.mkdir()
+    hosts = {}
+    for index, (variables, override) in enumerate(CASES):
+        host_vars = dict(variables)
+        host_vars["igmp_querier_interfaces"] = [dict(override, name="lo")] if override else ["lo"]
+        host_vars["ansible_python_interpreter"] = sys.executable
+        hosts["case%02d" % index] = host_vars
+    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    (work / "play.yml").write_text(PLAYBOOK)
+    (work / "ansible.cfg").write_text("[defaults]\nforks = 25\n")
+    env = dict(os.environ,
+               ANSIBLE_CONFIG=str(work / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(work / "collections"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+               ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
+               ANSIBLE_INJECT_FACT_VARS="False")
+    proc = subprocess.run(
+        [playbook_cmd, "-i", str(work / "inventory.yml"), str(work / "play.yml"),
+         "-e", json.dumps({"role_dir": ROLE, "out_dir": str(out)})],
+        cwd=str(work), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail("ansible-playbook printed no JSON (rc %d): %s %s" % (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+    messages = {}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                for item in result.get("results", [result]):
+                    if item.get("failed"):
+                        messages.setdefault(host, item.get("msg"))
+    return {"stats": report["stats"], "out": out, "messages": messages}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_role_accepts_exactly_what_the_daemon_accepts(role_run, index):
+    variables, override = CASES[index]
+    host = "case%02d" % index
+    expected = daemon_verdict(settings_of(variables, override))
+    stats = role_run["stats"][host]
+    if expected is None:
+        assert stats["failures"] == 1, "the role accepted %r %r, the daemon refuses it" % (variables, override)
+        message = role_run["messages"][host]
+        named = [name for name in variables] + ["igmp_querier_interfaces[lo].%s" % key for key in (override or {})]
+        assert any(name in message for name in named), message
+        assert not os.path.exists(str(role_run["out"] / (host + "-lo.conf")))
+        return
+    assert stats["failures"] == 0, "the role refused %r %r: %s" % (variables, override, role_run["messages"].get(host))
+    with open(str(role_run["out"] / (host + "-lo.conf"))) as handle:
+        lines = [line for line in handle if not line.startswith("#")]
+    assert len(lines) == 1 and lines[0].startswith("IGMP_QUERIER_OPTIONS=")
+    options = shlex.split(lines[0].split("=", 1)[1])
+    parsed = config.parse_args(["--interface", "lo"] + options)
+    assert parsed.timers == expected
+    verbose = (override or {}).get("verbose", variables.get("igmp_querier_verbose", False))
+    assert parsed.verbose == verbose
+
+
+@pytest.mark.slow
+def test_rendered_unit_keeps_its_hardening(role_run):
+    with open(str(role_run["out"] / "case00-igmp-querier@lo.service")) as handle:
+        unit = handle.read()
+    settings = dict(re.findall(r"^(\w+)=(.*)$", unit, re.M))
+    assert unit.startswith("#")  # ansible_managed
+    for key, value in {
+        "DynamicUser": "yes", "CapabilityBoundingSet": "CAP_NET_RAW", "AmbientCapabilities": "CAP_NET_RAW",
+        "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectProc": "invisible", "ProcSubset": "pid",
+        "RuntimeDirectory": "igmp-querier/%I", "RestartPreventExitStatus": "2 77", "Restart": "on-failure",
+        "RestrictAddressFamilies": "AF_INET AF_PACKET AF_NETLINK", "SystemCallArchitectures": "native",
+        "MemoryDenyWriteExecute": "yes", "RestrictNamespaces": "yes",
+    }.items():
+        assert settings.get(key) == value, key
+    # Scores bought by cutting the daemon off the LAN are not allowed.
+    for forbidden in ("PrivateNetwork", "NetworkNamespacePath", "PrivateUsers", "IPAddressDeny", "IPAddressAllow"):
+        assert forbidden not in settings, forbidden
+    assert "--interface %I --state-dir %t/igmp-querier/%I $IGMP_QUERIER_OPTIONS" in settings["ExecStart"]
+    # No device units without udev (containers); none here unless this machine runs udev.
+    assert ("sys-subsystem-net-devices-%i.device" in unit) == os.path.exists("/run/udev/control")
+
+
+@pytest.mark.slow
+def test_rendered_unit_security_exposure(role_run):
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("systemd-analyze is not installed")
+    unit = str(role_run["out"] / "case00-igmp-querier@lo.service")
+    scratch = role_run["out"] / "analyze"
+    scratch.mkdir(exist_ok=True)
+    target = str(scratch / "igmp-querier@lo.service")
+    shutil.copy(unit, target)
+    proc = subprocess.run([analyze, "security", "--offline=true", "--no-pager", target],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", proc.stdout)
+    assert match, proc.stdout + proc.stderr
+    assert match.group(1) == EXPECTED_EXPOSURE, proc.stdout
