@@ -3,7 +3,7 @@ switches per minute, resident memory.
 
 A quiet LAN in network namespaces (tests/netns/lab.py): the querier A (10.0.0.9), a second
 daemon B (10.0.0.10) that stays non-querier, and two member hosts with three groups between
-them that answer every query. Both daemons are measured at once over the same window, from
+them that answer every query (the bridge forwards their reports to A's port only). Both daemons are measured at once over the same window, from
 /proc/<pid>/stat (utime + stime) and /proc/<pid>/status (voluntary_ctxt_switches, VmRSS,
 VmHWM), after a warm-up that leaves out interpreter start-up and the startup query burst.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +28,17 @@ from benchlib import ProcSample, figure, lab
 NAME = "bench_idle"
 CPU_TARGET_MS = 50.0
 RSS_TARGET_MB = 25.0
+
+#: The floor: a bare Python select() loop that only wakes up, 4 times a second, measured in the
+#: same window (what any Python daemon pays per wake-up on this machine, under its current load).
+FLOOR = """
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+a, b = socket.socketpair()
+sel.register(a, selectors.EVENT_READ)
+while True:
+    sel.select(0.25)
+"""
 
 
 def main(argv=None) -> int:
@@ -46,19 +58,27 @@ def main(argv=None) -> int:
         m2 = the_lab.add_host("m2", "10.0.0.22")
         flags = ("-q", "%g" % args.query_interval, "-r", "%g" % min(1.0, args.query_interval / 2))
         state_root = tempfile.mkdtemp(prefix="bench-idle-", dir=args.state_root)
-        daemons = {"querier": a.daemon(*flags, state_dir=os.path.join(state_root, "a")),
-                   "non-querier": b.daemon(*flags, state_dir=os.path.join(state_root, "b"))}
+        # A first: the bridge then elects A's port as its router port, B's port never, so B hears
+        # the queries but not the members' reports (started together, it is a coin toss).
+        daemons = {"querier": a.daemon(*flags, state_dir=os.path.join(state_root, "a"))}
+        daemons["querier"].wait_state(lambda s: s["queries_sent"] >= 1, 10, "A queries")
+        daemons["non-querier"] = b.daemon(*flags, state_dir=os.path.join(state_root, "b"))
         for member, group in ((m1, "239.1.1.1"), (m1, "239.1.1.2"), (m2, "239.2.2.2")):
             member.join(group)
         daemons["non-querier"].wait_state(lambda s: s["role"] == "non-querier", 10, "B backs off")
+        floor = subprocess.Popen([sys.executable, "-c", FLOOR])
         time.sleep(args.warmup)
         start = {role: ProcSample(d.pid) for role, d in daemons.items()}
+        start["floor"] = ProcSample(floor.pid)
         started = time.monotonic()
         print("%s: measuring %g s at a %g s query interval (warm-up %g s), state files in %s..."
               % (NAME, args.seconds, args.query_interval, args.warmup, state_root), flush=True)
         time.sleep(args.seconds)
         elapsed = time.monotonic() - started
         end = {role: ProcSample(d.pid) for role, d in daemons.items()}
+        end["floor"] = ProcSample(floor.pid)
+        floor.kill()
+        floor.wait()
         states = {role: d.state() for role, d in daemons.items()}
         for role, daemon in daemons.items():
             if not daemon.alive():
@@ -66,6 +86,8 @@ def main(argv=None) -> int:
         shutil.rmtree(state_root, ignore_errors=True)
 
     per_minute = 60.0 / elapsed
+    floor_wakes = max(1, end["floor"].voluntary - start["floor"].voluntary)
+    floor_per_wake = (end["floor"].cpu_exact - start["floor"].cpu_exact) / floor_wakes
     for role in ("querier", "non-querier"):
         s, e = start[role], end[role]
         cpu_ms = (e.cpu - s.cpu) * 1000.0 * per_minute
@@ -78,6 +100,9 @@ def main(argv=None) -> int:
         figure(NAME, "%s voluntary context switches" % role, "%.0f /min" % ((e.voluntary - s.voluntary) * per_minute))
         figure(NAME, "%s involuntary context switches" % role,
                "%.0f /min" % ((e.involuntary - s.involuntary) * per_minute))
+        figure(NAME, "%s wake-up floor" % role,
+               "%.1f ms/min (a bare Python select() loop costs %.0f us per wake-up here; x its wake-ups)"
+               % (floor_per_wake * 1000.0 * (e.voluntary - s.voluntary) * per_minute, floor_per_wake * 1e6))
         figure(NAME, "%s RSS" % role, "%.1f MB (peak %.1f MB)" % (e.rss_mb, e.hwm_mb),
                "< %g MB" % RSS_TARGET_MB, e.hwm_mb < RSS_TARGET_MB)
     figure(NAME, "queries sent by the querier in the run", "%d" % states["querier"]["queries_sent"])
