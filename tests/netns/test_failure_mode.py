@@ -70,7 +70,7 @@ def test_membership_ages_out_without_querier_and_stays_with_the_daemon(lab):
 
     arrivals = _received_between(member, start, end)
     gaps = [b - a for a, b in zip([start] + arrivals, arrivals + [end])]
-    assert max(gaps) < 0.5, "the stream to the member paused for %.2f s with the daemon running" % max(gaps)
+    assert max(gaps) < 1.0, "the stream to the member paused for %.2f s with the daemon running" % max(gaps)
 
     assert daemon.alive()
     state = daemon.state()
