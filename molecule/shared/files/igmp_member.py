@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Join IPv4 multicast groups on one interface and stay joined until stopped.
 
 Usage: igmp-member IFACE GROUP [GROUP...]
