@@ -1,11 +1,16 @@
 """Idle cost of the daemon at a 1 s query interval: CPU ms per minute, voluntary context
 switches per minute, resident memory.
 
-A quiet LAN in network namespaces (tests/netns/lab.py): the querier A (10.0.0.9), a second
-daemon B (10.0.0.10) that stays non-querier, and two member hosts with three groups between
-them that answer every query (the bridge forwards their reports to A's port only). Both daemons are measured at once over the same window, from
-/proc/<pid>/stat (utime + stime) and /proc/<pid>/status (voluntary_ctxt_switches, VmRSS,
-VmHWM), after a warm-up that leaves out interpreter start-up and the startup query burst.
+Two LANs in network namespaces (tests/netns/lab.py), measured at once over the same window:
+
+- "lone querier": a querier alone on its bridge, nobody answering - the idle daemon proper;
+- a quiet LAN: the querier A (10.0.0.9), a second daemon B (10.0.0.10) that stays non-querier,
+  and two member hosts with three groups between them that answer every query (the bridge
+  forwards their reports to A's port only).
+
+Figures from /proc/<pid>/stat (utime + stime), /proc/<pid>/schedstat (on-CPU nanoseconds) and
+/proc/<pid>/status (voluntary_ctxt_switches, VmRSS, VmHWM), after a warm-up that leaves out
+interpreter start-up and the startup query burst.
 
 Targets: under 50 ms CPU per minute; RSS under 25 MB.
 
@@ -51,7 +56,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     benchlib.require_lab(NAME)
 
-    with lab.Lab(tag="idle") as the_lab:
+    with lab.Lab(tag="idle") as the_lab, lab.Lab(tag="lone") as lone_lab:
         a = the_lab.add_host("a", "10.0.0.9")
         b = the_lab.add_host("b", "10.0.0.10")
         m1 = the_lab.add_host("m1", "10.0.0.21")
@@ -65,6 +70,8 @@ def main(argv=None) -> int:
         daemons["non-querier"] = b.daemon(*flags, state_dir=os.path.join(state_root, "b"))
         for member, group in ((m1, "239.1.1.1"), (m1, "239.1.1.2"), (m2, "239.2.2.2")):
             member.join(group)
+        daemons["lone querier"] = lone_lab.add_host("a", "10.0.0.9").daemon(
+            *flags, state_dir=os.path.join(state_root, "lone"))
         daemons["non-querier"].wait_state(lambda s: s["role"] == "non-querier", 10, "B backs off")
         floor = subprocess.Popen([sys.executable, "-c", FLOOR])
         time.sleep(args.warmup)
@@ -88,7 +95,7 @@ def main(argv=None) -> int:
     per_minute = 60.0 / elapsed
     floor_wakes = max(1, end["floor"].voluntary - start["floor"].voluntary)
     floor_per_wake = (end["floor"].cpu_exact - start["floor"].cpu_exact) / floor_wakes
-    for role in ("querier", "non-querier"):
+    for role in ("lone querier", "querier", "non-querier"):
         s, e = start[role], end[role]
         cpu_ms = (e.cpu - s.cpu) * 1000.0 * per_minute
         exact_ms = (e.cpu_exact - s.cpu_exact) * 1000.0 * per_minute

@@ -359,7 +359,9 @@ class Daemon:
             if (self.retry_at is not None and now >= self.retry_at) or now >= self.link_check_at:
                 self.check_link(now)
             self._apply(self.querier.tick(now), now)
-            if now >= self._state_due():
+            if now >= self._state_due() or self.querier.last_query_sent == now:
+                # Also right after a query went out: the file shows it at once, and the write
+                # shares the query's wake-up instead of taking one of its own a moment later.
                 self.write_state(now)
         self.shutdown()
         return EXIT_OK
