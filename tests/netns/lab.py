@@ -330,7 +330,7 @@ class Daemon:
         self.state_path = statefile.state_path(self.state_dir, host.ifname)
         env = dict(os.environ, PYTHONPATH=MODULE_UTILS, PYTHONDONTWRITEBYTECODE="1")
         env.pop("JOURNAL_STREAM", None)
-        self.argv = ["ip", "netns", "exec", host.ns, *wrapper, python or sys.executable, "-m", "igmp_querier",
+        self.argv = ["ip", "netns", "exec", host.ns, *wrapper, python or sys.executable, "-m", "igmp_querier.main",
                      "-i", host.ifname, "--state-dir", self.state_dir, *args]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env,

@@ -24,7 +24,7 @@ PYTHONPATH = netlab.MODULE_UTILS
 
 def _cli(*args, timeout=20):
     env = dict(os.environ, PYTHONPATH=PYTHONPATH)
-    return subprocess.run([sys.executable, "-m", "igmp_querier", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "igmp_querier.main", *args], capture_output=True, text=True,
                           env=env, timeout=timeout, check=False)
 
 
@@ -46,7 +46,7 @@ BAD_FLAGS = [
 
 def test_bad_flags_exit_2_with_one_line_naming_the_flag():
     env = dict(os.environ, PYTHONPATH=PYTHONPATH)
-    procs = [(args, flag, subprocess.Popen([sys.executable, "-m", "igmp_querier", *args], env=env, text=True,
+    procs = [(args, flag, subprocess.Popen([sys.executable, "-m", "igmp_querier.main", *args], env=env, text=True,
                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
              for args, flag in BAD_FLAGS]  # all at once: a Python start-up each
     failures = []
@@ -73,7 +73,7 @@ def test_version_and_help():
 def test_nonexistent_interface_is_named_and_the_real_ones_listed(lab, tmp_path):
     host = lab.add_host("h", "10.0.0.1")
     host.ip("link", "add", "vx1", "type", "veth", "peer", "name", "vx2")
-    result = host.exec("env", "PYTHONPATH=" + PYTHONPATH, sys.executable, "-m", "igmp_querier", "-i", "nope0",
+    result = host.exec("env", "PYTHONPATH=" + PYTHONPATH, sys.executable, "-m", "igmp_querier.main", "-i", "nope0",
                        "--state-dir", str(tmp_path / "s"), check=False)
     assert result.returncode not in (0, 2, 77), result
     message = result.stderr.strip().splitlines()
@@ -122,7 +122,7 @@ def test_without_cap_net_raw_exits_77_naming_the_capability(lab, how):
             drop = ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw"]
             python = sys.executable
         started = time.monotonic()
-        result = host.exec(*drop, "env", "PYTHONPATH=" + package, python, "-m", "igmp_querier", "-i", "eth0",
+        result = host.exec(*drop, "env", "PYTHONPATH=" + package, python, "-m", "igmp_querier.main", "-i", "eth0",
                            "--state-dir", os.path.join(package, "state"), check=False)
     finally:
         shutil.rmtree(package, ignore_errors=True)

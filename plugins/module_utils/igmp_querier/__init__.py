@@ -13,7 +13,8 @@ Layout (sans-I/O core first, I/O at the edge):
 - ``netif``     interface facts (exists, up, primary IPv4 address)
 - ``sockets``   raw IGMP send socket, AF_PACKET receive socket, rtnetlink monitor
 - ``daemon``    the event loop that ties them together
-- ``__main__``  ``python3 -m igmp_querier``
+- ``main``      the entry point (``python3 -m igmp_querier.main``; the role adds
+  ``__main__.py`` on hosts so that ``python3 -m igmp_querier`` works there)
 """
 
 __version__ = "0.1.0"

@@ -170,7 +170,7 @@ def test_version_and_help(capsys):
 def test_the_entry_point_reports_a_bad_flag_in_one_line():
     """``python3 -m igmp_querier`` stops on the flag before touching the network."""
     env = dict(os.environ, PYTHONPATH=os.path.abspath(MODULE_UTILS))
-    proc = subprocess.run([sys.executable, "-m", "igmp_querier", "-i", "eth0", "-q", "0"],
+    proc = subprocess.run([sys.executable, "-m", "igmp_querier.main", "-i", "eth0", "-q", "0"],
                           env=env, capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2
     assert proc.stdout == ""

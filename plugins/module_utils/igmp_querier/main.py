@@ -1,7 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: multicast.igmp contributors
 # MIT License (see LICENSE)
-"""``python3 -m igmp_querier``: the IGMP querier daemon's entry point."""
+"""The IGMP querier daemon's entry point, :func:`main`.
+
+On hosts the ``querier`` role adds a two-line ``__main__.py`` (roles/querier/files/) so that
+``python3 -m igmp_querier`` runs it; from a checkout run ``python3 -m igmp_querier.main``
+with ``plugins/module_utils`` on ``PYTHONPATH``. (Collections may not ship module_utils
+named ``__main__``.)
+"""
 
 from __future__ import annotations
 
