@@ -80,7 +80,7 @@ def unavailable_reason() -> Optional[str]:
         return "needs root (network namespaces, veth, bridge, raw sockets)"
     if shutil.which("ip") is None or shutil.which("bridge") is None:
         return "needs iproute2 (`ip`, `bridge`)"
-    name = "%s-probe-%d" % (PREFIX, os.getpid())
+    name = "%s-%d-probe" % (PREFIX, os.getpid())  # swept like a lab if we die in between
     probe = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         return "`ip netns add` does not work here: %s" % probe.stderr.strip()
