@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -224,6 +225,8 @@ def main(argv=None) -> int:
         peak_rss = ProcSample(daemon.pid).hwm_mb if alive else float("nan")
         final = daemon.state() if alive else {}
         log = daemon.log()
+        daemon.kill()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
     if not alive:
         raise lab.LabError("the daemon died under the flood:\n%s" % log)

@@ -7,7 +7,8 @@ multicast timers) and N hosts, each a namespace whose ``eth0`` is a veth to a po
     host ns "…-h2"  eth0 10.0.0.10/24 <-veth->  p2 ├ br0 (bridge ns "…-br")
     host ns "…-h3"  eth0 10.0.0.100/24 <-veth-> p3 ┘
 
-Everything real: the daemon runs as ``python3 -m igmp_querier`` in a host namespace, members
+Everything real: the daemon runs as ``python3 -m igmp_querier.main`` (the checkout's form of the
+hosts' ``python3 -m igmp_querier``) in a host namespace, members
 join groups with ``IP_ADD_MEMBERSHIP`` so that the member's kernel sends the reports, and the
 bridge's snooping table is read with ``bridge mdb show``. Frames are captured with the core's own
 AF_PACKET receiver (kernel receive timestamps) in whichever namespace the test chooses.
@@ -317,7 +318,7 @@ class Capture:
 
 # --- daemon ---------------------------------------------------------------------------
 class Daemon:
-    """``python3 -m igmp_querier`` running in a host's namespace, logging to a file."""
+    """``python3 -m igmp_querier.main`` running in a host's namespace, logging to a file."""
 
     def __init__(self, host: "Host", args: Sequence[str], python: Optional[str] = None,
                  state_dir: Optional[str] = None, wrapper: Sequence[str] = ()) -> None:

@@ -1,4 +1,8 @@
-"""The real ``python3 -m igmp_querier`` process: refusals, exit codes, and the state file on disk.
+"""The real daemon process: refusals, exit codes, and the state file on disk.
+
+From the checkout it runs as ``python3 -m igmp_querier.main``; the CAP_NET_RAW tests run the
+package laid out as the querier role installs it on hosts (with its ``__main__.py``), as
+``python3 -m igmp_querier``.
 
 - a nonexistent interface exits non-zero, naming it and listing the interfaces there are;
 - without CAP_NET_RAW it exits 77 saying which capability is needed and how to grant it;
@@ -84,11 +88,14 @@ def test_nonexistent_interface_is_named_and_the_real_ones_listed(lab, tmp_path):
 
 
 def _world_readable_copy():
-    """The package copied where user nobody can read it (the checkout may sit below /root)."""
+    """The package as the role installs it (with the role's ``__main__.py``), where user nobody
+    can read it (the checkout may sit below /root)."""
     base = tempfile.mkdtemp(prefix="iq-cli-")
     os.chmod(base, 0o755)
     shutil.copytree(os.path.join(PYTHONPATH, "igmp_querier"), os.path.join(base, "igmp_querier"),
                     ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(os.path.join(netlab.REPO, "roles", "querier", "files", "__main__.py"),
+                os.path.join(base, "igmp_querier", "__main__.py"))
     for root, dirs, files in os.walk(base):
         for name in dirs:
             os.chmod(os.path.join(root, name), 0o755)
@@ -122,7 +129,7 @@ def test_without_cap_net_raw_exits_77_naming_the_capability(lab, how):
             drop = ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw"]
             python = sys.executable
         started = time.monotonic()
-        result = host.exec(*drop, "env", "PYTHONPATH=" + package, python, "-m", "igmp_querier.main", "-i", "eth0",
+        result = host.exec(*drop, "env", "PYTHONPATH=" + package, python, "-m", "igmp_querier", "-i", "eth0",
                            "--state-dir", os.path.join(package, "state"), check=False)
     finally:
         shutil.rmtree(package, ignore_errors=True)
