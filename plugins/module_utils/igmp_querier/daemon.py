@@ -110,10 +110,8 @@ class Daemon:
         """Refuse early what cannot work: a missing interface, no CAP_NET_RAW, no state dir."""
         if not netif.index(self.interface):
             raise ConfigurationError(netif.missing_interface_message(self.interface))
-        try:
-            socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP).close()
-        except PermissionError:
-            raise
+        # Without CAP_NET_RAW this raises PermissionError, which main() turns into exit 77.
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP).close()
         try:
             os.makedirs(self.config.state_dir, exist_ok=True)
         except OSError as exc:
