@@ -1,9 +1,11 @@
 """Shared pytest set-up: make this checkout importable as ``ansible_collections.multicast.igmp``.
 
 The collection's code is imported by its full name everywhere (the way Ansible loads it), so a
-symlink tree ``<tmp>/ansible_collections/multicast/igmp -> <repo>`` goes on ``sys.path`` first.
+symlink tree ``<tmp>/<checkout hash>/ansible_collections/multicast/igmp -> <repo>`` goes on
+``sys.path`` first: one per checkout, so two checkouts tested at once never import each other.
 """
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -16,7 +18,8 @@ def _collection_root() -> str:
     parts = REPO.split(os.sep)
     if parts[-3:] == ["ansible_collections", "multicast", "igmp"]:
         return os.sep.join(parts[:-3])
-    root = os.path.join(tempfile.gettempdir(), "multicast-igmp-pytest-%d" % os.getuid())
+    tag = hashlib.sha256(REPO.encode()).hexdigest()[:12]
+    root = os.path.join(tempfile.gettempdir(), "multicast-igmp-pytest-%d" % os.getuid(), tag)
     link = os.path.join(root, "ansible_collections", "multicast", "igmp")
     os.makedirs(os.path.dirname(link), exist_ok=True)
     if os.path.realpath(link) != REPO:
