@@ -85,6 +85,7 @@ class Daemon:
         self.wall = wall
         self.querier = Querier(config.timers)
         self.malformed = 0
+        self.send_errors = 0
         self.started_wall = wall()
         self.started = clock()
         self.link = netif.LinkState(False, False, 0, None)
@@ -230,6 +231,7 @@ class Daemon:
         try:
             self.tx.sendto(payload, (destination, 0))
         except OSError as exc:
+            self.send_errors += 1
             self._socket_failed("Send", exc, now)
             return
         self.querier.record_sent(now)
@@ -308,7 +310,7 @@ class Daemon:
         document = statefile.build(
             self.querier, interface=self.interface, address=self.link.address, link=link,
             pid=os.getpid(), version=__version__, started=self.started_wall,
-            malformed=self.malformed, now_mono=now, now_wall=self.wall(),
+            malformed=self.malformed, now_mono=now, now_wall=self.wall(), send_errors=self.send_errors,
         )
         try:
             statefile.write(self.state_path, document)

@@ -14,7 +14,8 @@ when no lower-addressed querier has been heard for the Other Querier Present Int
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from collections import deque
+from typing import Deque, Dict, List, NamedTuple, Optional, Tuple
 
 from .codec import (
     ALLOW_NEW_SOURCES,
@@ -33,6 +34,9 @@ from .groups import GroupTable
 
 QUERIER = "querier"
 NON_QUERIER = "non-querier"
+
+#: Role changes remembered with their times (the state file shows them; health judges flapping).
+RECENT_ROLE_CHANGES = 16
 
 #: At most one "mixed IGMP versions" warning per source in this many seconds.
 MIXED_VERSION_LOG_INTERVAL = 300.0
@@ -106,6 +110,9 @@ class Querier:
         self.elections_won = 0
         self.elections_lost = 0
         self.takeovers = 0
+        self.queries_ignored = 0
+        self.role_changes = 0
+        self.recent_role_changes: Deque[float] = deque(maxlen=RECENT_ROLE_CHANGES)
         self.last_query_sent: Optional[float] = None
         self.last_query_heard: Optional[float] = None
         self.last_query_heard_from: Optional[str] = None
@@ -231,6 +238,7 @@ class Querier:
         if self.role == QUERIER:
             self.role = NON_QUERIER
             self.elections_lost += 1
+            self._role_changed(now)
             self._next_query = None
             self._startup_left = 0
             self._gsq.clear()
@@ -238,6 +246,10 @@ class Querier:
         if query.version == 3 and src == self.elected(now):
             events.extend(self._adopt(src, query))
         return events
+
+    def _role_changed(self, now: float) -> None:
+        self.role_changes += 1
+        self.recent_role_changes.append(now)
 
     def _adopt(self, src: str, query: Query) -> list:
         """RFC 3376 s.4.1.6-4.1.7: non-queriers adopt the querier's QRV and QQIC."""
@@ -275,6 +287,7 @@ class Querier:
             previous, silent_for = self._last_lower(now)
             self.role = QUERIER
             self.takeovers += 1
+            self._role_changed(now)
             self._startup_left = 0
             self._next_query = now
             events.append(RoleChanged(QUERIER, self.address, previous, "takeover", silent_for))

@@ -47,6 +47,15 @@ FIELDS = {
     "version": (str,),
 }
 
+#: Counters added after schema 1 first shipped: optional on read (files of older daemons lack
+#: them), always written. key -> value assumed when absent.
+COUNTERS = {
+    "queries_ignored": 0,  # queries that hosts would not act on (misaddressed, TTL, options)
+    "groups_overflow": 0,  # reports for new groups refused because the group table was full
+    "send_errors": 0,  # queries that could not leave (congestion, a failed socket)
+    "role_changes": 0,  # querier <-> non-querier transitions since start
+}
+
 GROUP_FIELDS = ("group", "last_reporter", "version", "expires")
 TIMER_FIELDS = (
     "query_interval",
@@ -67,7 +76,8 @@ def state_path(state_dir: str, interface: str) -> str:
 
 
 def build(querier, *, interface: str, address: Optional[str], link: str, pid: int, version: str,
-          started: float, malformed: int, now_mono: float, now_wall: float) -> Dict[str, Any]:
+          started: float, malformed: int, now_mono: float, now_wall: float,
+          send_errors: int = 0) -> Dict[str, Any]:
     """Snapshot an :class:`election.Querier` as a state document (wall-clock times)."""
 
     def wall(mono: Optional[float]) -> Optional[float]:
@@ -91,6 +101,11 @@ def build(querier, *, interface: str, address: Optional[str], link: str, pid: in
         "elections_lost": querier.elections_lost,
         "takeovers": querier.takeovers,
         "malformed_dropped": malformed,
+        "queries_ignored": querier.queries_ignored,
+        "groups_overflow": querier.groups.dropped,
+        "send_errors": send_errors,
+        "role_changes": querier.role_changes,
+        "recent_role_changes": [wall(t) for t in querier.recent_role_changes],
         "groups": [
             {"group": m.group, "last_reporter": m.last_reporter, "version": m.version, "expires": wall(m.expires)}
             for m in querier.groups.memberships()
@@ -144,6 +159,13 @@ def validate(document: Any) -> Dict[str, Any]:
         value = document[key]
         if isinstance(value, bool) or not isinstance(value, types):
             raise StateError("state field %r has type %s" % (key, type(value).__name__))
+    for key, default in COUNTERS.items():
+        value = document.setdefault(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise StateError("state field %r has type %s" % (key, type(value).__name__))
+    recent = document.setdefault("recent_role_changes", [])
+    if not isinstance(recent, list) or any(isinstance(t, bool) or not isinstance(t, (int, float)) for t in recent):
+        raise StateError("state field 'recent_role_changes' is not a list of times")
     for entry in document["groups"]:
         if not isinstance(entry, dict) or any(k not in entry for k in GROUP_FIELDS):
             raise StateError("state group entry %r lacks %s" % (entry, ", ".join(GROUP_FIELDS)))

@@ -58,6 +58,11 @@ def test_build_from_a_real_querier(querier):
         "elections_lost": 0,
         "takeovers": 0,
         "malformed_dropped": 3,
+        "queries_ignored": 0,
+        "groups_overflow": 0,
+        "send_errors": 0,
+        "role_changes": 0,
+        "recent_role_changes": [],
         "groups": [{"group": G1, "last_reporter": "192.168.1.7", "version": 2, "expires": WALL - 2.0 + 21.0}],
         "timers": {"query_interval": 10.0, "max_response_time": 1.0, "robustness": 2,
                    "startup_query_count": 2, "startup_query_interval": 2.5, "timeout": 20.5},
@@ -76,6 +81,24 @@ def test_build_of_a_non_querier_shows_the_elected_querier_and_adopted_timers(que
     assert (doc["role"], doc["querier"], doc["elections_lost"]) == ("non-querier", "192.168.1.2", 1)
     assert doc["effective"] == {"query_interval": 30.0, "robustness": 3, "timeout": 90.5}
     assert doc["timers"]["query_interval"] == 10.0
+    assert (doc["role_changes"], doc["recent_role_changes"]) == (1, [WALL - 1.0])
+
+
+def test_a_file_of_an_older_daemon_without_the_newer_counters_still_validates(querier):
+    doc = snapshot(querier)
+    for key in list(state.COUNTERS) + ["recent_role_changes"]:
+        del doc[key]
+    doc = state.validate(doc)
+    assert all(doc[key] == 0 for key in state.COUNTERS) and doc["recent_role_changes"] == []
+
+
+@pytest.mark.parametrize("key, value", [("queries_ignored", "7"), ("send_errors", True), ("role_changes", None),
+                                        ("recent_role_changes", ["x"]), ("recent_role_changes", 3)])
+def test_newer_counters_of_the_wrong_type_are_refused(querier, key, value):
+    doc = snapshot(querier)
+    doc[key] = value
+    with pytest.raises(StateError, match=key):
+        state.validate(doc)
 
 
 def test_build_before_any_query_and_without_address():
