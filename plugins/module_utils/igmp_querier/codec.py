@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import List, NamedTuple, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 IGMP_PROTO = 2
 ALL_HOSTS = "224.0.0.1"
@@ -114,6 +114,7 @@ class Packet(NamedTuple):
     ttl: int
     router_alert: bool
     message: Message
+    options_ok: bool = True  # the IP options parse (lengths fit, Router Alert is 4 octets)
 
 
 class MalformedPacket(ValueError):
@@ -243,9 +244,13 @@ def encode_ipv4(
     router_alert: bool = True,
     proto: int = IGMP_PROTO,
     ident: int = 0,
+    options: Optional[bytes] = None,
 ) -> bytes:
-    """A complete IPv4 datagram around ``payload`` (for raw injection in tests and benchmarks)."""
-    options = ROUTER_ALERT if router_alert else b""
+    """A complete IPv4 datagram around ``payload`` (for raw injection in tests and benchmarks).
+
+    ``options``: raw IP options (a multiple of 4 octets) instead of the Router Alert option."""
+    if options is None:
+        options = ROUTER_ALERT if router_alert else b""
     ihl = 5 + len(options) // 4
     header = bytearray(
         struct.pack(
@@ -384,35 +389,63 @@ def decode_ipv4(packet: bytes) -> Union[Packet, Malformed]:
         if proto != IGMP_PROTO:
             raise MalformedPacket("IP protocol %d is not IGMP" % proto)
         message = _decode_igmp(packet[ihl:total])
-        if ihl == 24 and packet[20] == 0x94:
-            alert = True  # the usual case: Router Alert is the only option
+        if ihl == 20:
+            alert, options_ok = False, True
+        elif ihl == 24 and packet[20] == 0x94:
+            alert, options_ok = True, packet[21] == 4  # the usual case: Router Alert is the only option
         else:
-            alert = ihl > 20 and _has_router_alert(packet[20:ihl])
-        return _new(Packet, (_ntoa(src), _ntoa(dst), ttl, alert, message))
+            alert, options_ok = _scan_options(packet[20:ihl])
+        return _new(Packet, (_ntoa(src), _ntoa(dst), ttl, alert, message, options_ok))
     except MalformedPacket as exc:
         return Malformed(str(exc))
     except (struct.error, IndexError, ValueError, OSError, TypeError) as exc:  # defence in depth
         return Malformed("undecodable: %s" % exc)
 
 
-def _has_router_alert(options: bytes) -> bool:
+def _scan_options(options: bytes) -> Tuple[bool, bool]:
+    """(Router Alert present, the options are well formed) for an IPv4 options field."""
+    alert = False
     i = 0
     while i < len(options):
         kind = options[i]
-        if kind == 0:  # end of option list
-            return False
+        if kind == 0:  # end of option list: the rest is padding
+            return alert, True
         if kind == 1:  # no-op
             i += 1
             continue
         if i + 1 >= len(options):
-            return False
-        if kind == 0x94:
-            return True
+            return alert, False
         size = options[i + 1]
-        if size < 2:
-            return False
+        if size < 2 or i + size > len(options) or (kind == 0x94 and size != 4):
+            return alert, False
+        alert = alert or kind == 0x94
         i += size
-    return False
+    return alert, True
+
+
+def query_defect(packet: Packet) -> Optional[str]:
+    """Why hosts would not answer this query (None: they would), so it must not win an election.
+
+    RFC 3376 s.4.1.12: General Queries go to 224.0.0.1, group-specific ones to their group (Linux's
+    ip_mc_check_igmp() drops a General Query sent elsewhere); IGMP travels with IP TTL 1. A query
+    without Router Alert still counts: some switches send it so.
+    """
+    query = packet.message
+    if packet.ttl != 1:
+        return "IP TTL %d, not 1" % packet.ttl
+    if not packet.options_ok:
+        return "malformed IP options"
+    if query.group == ANY:
+        if packet.dst != ALL_HOSTS:
+            return "general query sent to %s, not %s" % (packet.dst, ALL_HOSTS)
+    elif packet.dst != query.group:
+        return "query for group %s sent to %s" % (query.group, packet.dst)
+    return None
+
+
+def is_link_local_group(group: str) -> bool:
+    """224.0.0.0/24: never reported by hosts' IGMP state, never snooped (RFC 4541 s.2.1.2)."""
+    return group.startswith("224.0.0.")
 
 
 def ip_key(address: str) -> int:

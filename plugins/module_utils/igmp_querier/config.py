@@ -19,14 +19,19 @@ from .codec import MAX_FLOAT_CODE_VALUE, MAX_V2_RESPONSE_TENTHS
 PROG = "igmp-querier"
 DEFAULT_STATE_DIR = "/run/igmp-querier"
 DEFAULT_QUERY_INTERVAL = 60.0
-DEFAULT_MAX_RESPONSE = 10.0
+DEFAULT_MAX_RESPONSE = 10.0  # or half the query interval, when that is shorter
 DEFAULT_ROBUSTNESS = 2
+#: Membership timer of common snooping switches and of the Linux bridge (mcast_membership_interval).
+DEFAULT_SNOOPING_TIMEOUT = 260.0
+#: A takeover must leave the switches this long to see our first query before their timers run out.
+SNOOPING_MARGIN = 1.0
 LAST_MEMBER_QUERY_INTERVAL = 1.0  # RFC 2236 s.8.8 default
 
 MIN_QUERY_INTERVAL = 1.0
 MAX_QUERY_INTERVAL = float(MAX_FLOAT_CODE_VALUE)  # largest QQIC
 MAX_ROBUSTNESS = 255
 MAX_TIMEOUT = MAX_QUERY_INTERVAL * MAX_ROBUSTNESS
+MAX_SNOOPING_TIMEOUT = MAX_TIMEOUT
 
 
 class Timers(NamedTuple):
@@ -40,6 +45,7 @@ class Timers(NamedTuple):
     timeout: Optional[float] = None  # explicit Other Querier Present Interval
     igmp_version: int = 2
     last_member_query_interval: float = LAST_MEMBER_QUERY_INTERVAL
+    snooping_timeout: float = DEFAULT_SNOOPING_TIMEOUT
 
     @property
     def startup_count(self) -> int:
@@ -52,11 +58,18 @@ class Timers(NamedTuple):
         return self.query_interval / 4.0
 
     @property
+    def timeout_cap(self) -> float:
+        """The longest takeover timeout that still keeps the switches' memberships: a new querier's
+        first query must reach the members, and their reports the switch, before its timer ends."""
+        return timeout_cap(self.snooping_timeout, self.max_response_time)
+
+    @property
     def other_querier_present_interval(self) -> float:
-        """RFC 2236 s.8.5 / RFC 3376 s.8.5: robustness x QI + max response / 2, unless set."""
+        """RFC 2236 s.8.5 / RFC 3376 s.8.5: robustness x QI + max response / 2, unless set;
+        never above :attr:`timeout_cap`."""
         if self.timeout is not None:
             return self.timeout
-        return rfc_timeout(self.robustness, self.query_interval, self.max_response_time)
+        return min(rfc_timeout(self.robustness, self.query_interval, self.max_response_time), self.timeout_cap)
 
     @property
     def group_membership_interval(self) -> float:
@@ -70,6 +83,24 @@ class Timers(NamedTuple):
 
 def rfc_timeout(robustness: int, query_interval: float, max_response_time: float) -> float:
     return robustness * query_interval + max_response_time / 2.0
+
+
+def timeout_cap(snooping_timeout: float, max_response_time: float) -> float:
+    return snooping_timeout - max_response_time - SNOOPING_MARGIN
+
+
+def default_max_response(query_interval: float) -> float:
+    """10 s, or half the query interval when that is shorter (0.1 s resolution, at least 0.1 s)."""
+    return max(0.1, min(DEFAULT_MAX_RESPONSE, math.floor(query_interval * 5) / 10.0))
+
+
+def human(value: float) -> str:
+    """A number as people write it in a message: 8094720, 0.5, 31744 (never 8.09472e+06)."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e15:
+        return "%d" % value
+    return ("%.3f" % value).rstrip("0")
 
 
 class Config(NamedTuple):
@@ -98,13 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("-i", "--interface", required=True, help="Network interface to bind to (e.g. eth0, enp1s0, br0)")
     add("-q", "--query-interval", type=float, default=DEFAULT_QUERY_INTERVAL, metavar="SECONDS",
-        help="Seconds between General Queries (default: 60; %g..%g)" % (MIN_QUERY_INTERVAL, MAX_QUERY_INTERVAL))
+        help="Seconds between General Queries (default: 60; %s..%s)" % (human(MIN_QUERY_INTERVAL), human(MAX_QUERY_INTERVAL)))
     add("-t", "--timeout", type=float, default=None, metavar="SECONDS",
         help="Other Querier Present Interval: seconds without queries from the elected querier "
         "before taking over (default: robustness x query interval + max response / 2)")
-    add("-r", "--max-response-time", type=float, default=DEFAULT_MAX_RESPONSE, metavar="SECONDS",
-        help="Max response time advertised in queries, 0.1 s resolution (default: 10; "
-        "IGMPv2 at most 25.5, IGMPv3 at most 3174.4; less than the query interval)")
+    add("-r", "--max-response-time", type=float, default=None, metavar="SECONDS",
+        help="Max response time advertised in queries, 0.1 s resolution (default: 10, or half the "
+        "query interval when that is shorter; IGMPv2 at most 25.5, IGMPv3 at most 3174.4; less than "
+        "the query interval)")
+    add("--snooping-timeout", type=float, default=DEFAULT_SNOOPING_TIMEOUT, metavar="SECONDS",
+        help="Membership timer of the LAN's snooping switches (default: 260, the common value and the "
+        "Linux bridge's). The takeover timeout never exceeds it minus the max response minus 1 s, "
+        "whatever another querier advertises; query interval + max response must stay below it")
     add("--robustness", type=int, default=DEFAULT_ROBUSTNESS, metavar="N",
         help="Robustness variable (default: 2; 1..%d; above 7 is sent as QRV 0)" % MAX_ROBUSTNESS)
     add("--startup-query-count", type=int, default=None, metavar="N",
@@ -128,18 +164,25 @@ def validate(args: argparse.Namespace) -> Config:
     """Turn parsed arguments into a :class:`Config`, or raise :class:`UsageError`."""
     qi = args.query_interval
     _check(MIN_QUERY_INTERVAL <= qi <= MAX_QUERY_INTERVAL,
-           "--query-interval must be %g..%g seconds, got %g" % (MIN_QUERY_INTERVAL, MAX_QUERY_INTERVAL, qi))
-    mrt = args.max_response_time
+           "--query-interval must be %s..%s seconds, got %s" % (human(MIN_QUERY_INTERVAL), human(MAX_QUERY_INTERVAL), human(qi)))
+    mrt = args.max_response_time if args.max_response_time is not None else default_max_response(qi)
     limit = MAX_V2_RESPONSE_TENTHS if args.igmp_version == 2 else MAX_FLOAT_CODE_VALUE
     _check(math.isfinite(mrt),  # nan/inf would raise in int(round()) below
-           "--max-response-time must be 0.1..%g seconds for IGMPv%d, got %g" % (limit / 10.0, args.igmp_version, mrt))
+           "--max-response-time must be 0.1..%s seconds for IGMPv%d, got %s" % (human(limit / 10.0), args.igmp_version, human(mrt)))
     tenths = int(round(mrt * 10))
     _check(1 <= tenths <= limit,
-           "--max-response-time must be 0.1..%g seconds for IGMPv%d, got %g" % (limit / 10.0, args.igmp_version, mrt))
+           "--max-response-time must be 0.1..%s seconds for IGMPv%d, got %s" % (human(limit / 10.0), args.igmp_version, human(mrt)))
     _check(abs(tenths - mrt * 10) < 1e-6,
-           "--max-response-time has 0.1 s resolution, got %g" % mrt)
+           "--max-response-time has 0.1 s resolution, got %s" % human(mrt))
     _check(mrt < qi,
-           "--max-response-time must be less than --query-interval (%g s), got %g" % (qi, mrt))
+           "--max-response-time must be less than --query-interval (%s s), got %s" % (human(qi), human(mrt)))
+    snooping = args.snooping_timeout
+    _check(math.isfinite(snooping) and 0 < snooping <= MAX_SNOOPING_TIMEOUT,
+           "--snooping-timeout must be greater than 0 and at most %s seconds, got %s"
+           % (human(MAX_SNOOPING_TIMEOUT), human(snooping)))
+    _check(qi + mrt < snooping,
+           "--query-interval (%s s) + --max-response-time (%s s) must be less than --snooping-timeout "
+           "(%s s): the switches would drop memberships between queries" % (human(qi), human(mrt), human(snooping)))
     _check(1 <= args.robustness <= MAX_ROBUSTNESS,
            "--robustness must be 1..%d, got %d" % (MAX_ROBUSTNESS, args.robustness))
     if args.startup_query_count is not None:
@@ -147,12 +190,17 @@ def validate(args: argparse.Namespace) -> Config:
                "--startup-query-count must be 1..%d, got %d" % (MAX_ROBUSTNESS, args.startup_query_count))
     if args.startup_query_interval is not None:
         _check(0.1 <= args.startup_query_interval <= qi,
-               "--startup-query-interval must be 0.1..%g seconds (the query interval), got %g"
-               % (qi, args.startup_query_interval))
+               "--startup-query-interval must be 0.1..%s seconds (the query interval), got %s"
+               % (human(qi), human(args.startup_query_interval)))
+    cap = timeout_cap(snooping, tenths / 10.0)
     if args.timeout is not None:
-        _check(qi < args.timeout <= MAX_TIMEOUT,
-               "--timeout must be greater than --query-interval (%g s) and at most %g, got %g"
-               % (qi, MAX_TIMEOUT, args.timeout))
+        _check(math.isfinite(args.timeout) and qi < args.timeout <= MAX_TIMEOUT,
+               "--timeout must be greater than --query-interval (%s s) and at most %s, got %s"
+               % (human(qi), human(MAX_TIMEOUT), human(args.timeout)))
+        _check(args.timeout <= cap,
+               "--timeout must be at most --snooping-timeout - --max-response-time - %s s = %s s "
+               "(else the switches drop memberships before a takeover), got %s"
+               % (human(SNOOPING_MARGIN), human(cap), human(args.timeout)))
     name = args.interface
     _check(0 < len(name) < 16 and "/" not in name and not name.isspace(),
            "--interface must be a Linux interface name (1..15 characters, no '/'), got %r" % name)
@@ -164,6 +212,7 @@ def validate(args: argparse.Namespace) -> Config:
         startup_query_interval=args.startup_query_interval,
         timeout=args.timeout,
         igmp_version=args.igmp_version,
+        snooping_timeout=snooping,
     )
     return Config(interface=name, timers=timers, state_dir=args.state_dir, verbose=args.verbose)
 

@@ -7,9 +7,15 @@ Sans-I/O (in the style of h11): decoded packets and the current time go in, even
 out. It owns no socket, no clock and no thread, so every transition is a unit test.
 
 Election (RFC 2236 s.3, RFC 3376 s.6.6.2): the numerically lowest IPv4 source of a valid
-query is the querier. Our own looped-back queries and queries from 0.0.0.0 (a snooping
-switch's proxy queries, RFC 4541 s.2.1.1) never make us back off. A non-querier takes over
-when no lower-addressed querier has been heard for the Other Querier Present Interval.
+query is the querier. Our own looped-back queries, queries from 0.0.0.0 (a snooping
+switch's proxy queries, RFC 4541 s.2.1.1) and queries hosts would not answer (see
+:func:`codec.query_defect`) never make us back off. A non-querier takes over when no
+lower-addressed querier has been heard for the Other Querier Present Interval, which never
+exceeds the switches' membership timer (``Timers.timeout_cap``) whatever the querier
+advertises; after a takeover we query with our own configured timers.
+
+Hostile traffic has bounded cost: every per-source table is a bounded :class:`RecentTable`
+(O(1) per packet), group-specific queries are coalesced and paced (:mod:`gsq`).
 """
 
 from __future__ import annotations
@@ -24,13 +30,18 @@ from .codec import (
     CHANGE_TO_INCLUDE,
     MODE_IS_INCLUDE,
     Leave,
+    Packet,
     Query,
     Report,
     V3Report,
     ip_key,
+    is_link_local_group,
+    query_defect,
 )
 from .config import Timers, rfc_timeout
 from .groups import GroupTable
+from .gsq import GroupQueries
+from .recent import RecentTable
 
 QUERIER = "querier"
 NON_QUERIER = "non-querier"
@@ -40,6 +51,10 @@ RECENT_ROLE_CHANGES = 16
 
 #: At most one "mixed IGMP versions" warning per source in this many seconds.
 MIXED_VERSION_LOG_INTERVAL = 300.0
+#: At most one "group table full" event in this many seconds.
+TABLE_FULL_LOG_INTERVAL = 60.0
+#: Queriers remembered at once (a real LAN has a handful); the longest silent makes room.
+MAX_QUERIERS = 256
 
 
 class SendQuery(NamedTuple):
@@ -67,6 +82,31 @@ class Adopted(NamedTuple):
     robustness: int
     query_interval: float
     timeout: float
+
+
+class TimeoutClamped(NamedTuple):
+    """The querier's QRV/QQIC ask for a takeover timeout the switches would not survive."""
+
+    source: str
+    advertised: float  # robustness x query interval + max response / 2 from its values
+    cap: float  # the timeout in force instead
+
+
+class QueryIgnored(NamedTuple):
+    source: str
+    reason: str
+
+
+class GroupTableFull(NamedTuple):
+    group: str  # the group refused just now
+    refused: int  # reports refused since start
+
+
+class LeaveNotQueried(NamedTuple):
+    """A leave that found the group-specific query schedule full."""
+
+    group: str
+    dropped: int
 
 
 class VersionMismatch(NamedTuple):
@@ -100,59 +140,89 @@ class Querier:
 
     def __init__(self, timers: Timers, address: Optional[str] = None) -> None:
         self.timers = timers
-        self.address = address
         self.robustness = timers.robustness  # may be adopted from the querier's QRV
         self.query_interval = timers.query_interval  # may be adopted from the querier's QQIC
         self.role = QUERIER
         self.groups = GroupTable()
         self.queries_sent = 0
         self.queries_heard = 0
+        self.queries_ignored = 0
         self.elections_won = 0
         self.elections_lost = 0
         self.takeovers = 0
-        self.queries_ignored = 0
         self.role_changes = 0
         self.recent_role_changes: Deque[float] = deque(maxlen=RECENT_ROLE_CHANGES)
         self.last_query_sent: Optional[float] = None
         self.last_query_heard: Optional[float] = None
         self.last_query_heard_from: Optional[str] = None
-        self._heard: Dict[str, float] = {}  # querier address -> last time a query was heard
-        self._contested: Dict[str, float] = {}  # higher querier -> last time we counted a win
-        self._mixed_logged: Dict[str, float] = {}
+        self._heard = RecentTable(MAX_QUERIERS)  # querier address -> last time a query was heard
+        self._contested = RecentTable(MAX_QUERIERS)  # higher querier -> last time we counted a win
+        self._mixed_logged = RecentTable(MAX_QUERIERS)
+        self._last_lower: Optional[Tuple[float, str]] = None  # newest query from a lower address
+        self._elected: Optional[str] = None  # cache: lowest lower querier (checked on use)
+        self._clamped_for: Optional[str] = None  # the querier whose timers we last clamped
+        self._table_full_logged = float("-inf")
         self._next_query: Optional[float] = None
         self._startup_left = 0
-        self._gsq: Dict[str, Tuple[int, float]] = {}  # group -> (queries left, next due)
+        self._gsq = GroupQueries()
         self._now = 0.0
+        self._own_key: Optional[int] = None
+        self.address = address
 
     # --- derived values -------------------------------------------------------------
     @property
+    def address(self) -> Optional[str]:
+        return self._address
+
+    @address.setter
+    def address(self, value: Optional[str]) -> None:
+        self._address = value
+        self._own_key = None if value is None else ip_key(value)
+        self._elected = None
+        if value is not None:
+            self._heard.pop(value)
+        lower = [(t, s) for s, t in self._heard.items() if self._is_lower(s)]
+        self._last_lower = max(lower) if lower else None
+
+    def _is_lower(self, src: str) -> bool:
+        return self._own_key is None or ip_key(src) < self._own_key
+
+    @property
     def timeout(self) -> float:
-        """The Other Querier Present Interval in force (follows adopted QRV/QQIC).
+        """The Other Querier Present Interval in force (follows adopted QRV/QQIC, capped).
 
         An explicit timeout holds while it exceeds the query interval in force; once the querier's
         QQIC says it queries less often than that, the RFC formula over the adopted values applies
-        (else we would take over between its queries).
+        (else we would take over between its queries). Never above ``timers.timeout_cap``.
         """
         if self.timers.timeout is not None and self.timers.timeout > self.query_interval:
-            return self.timers.timeout
-        return rfc_timeout(self.robustness, self.query_interval, self.timers.max_response_time)
+            wanted = self.timers.timeout
+        else:
+            wanted = rfc_timeout(self.robustness, self.query_interval, self.timers.max_response_time)
+        return min(wanted, self.timers.timeout_cap)
 
     @property
     def membership_interval(self) -> float:
         return self.robustness * self.query_interval + self.timers.max_response_time
 
-    def _lower_alive(self, now: float) -> List[str]:
-        if self.address is None:
-            return [s for s, t in self._heard.items() if now - t < self.timeout]
-        own = ip_key(self.address)
-        return [s for s, t in self._heard.items() if ip_key(s) < own and now - t < self.timeout]
+    def _lower_alive(self, now: float) -> bool:
+        return self._last_lower is not None and now - self._last_lower[0] < self.timeout
 
     def elected(self, now: Optional[float] = None) -> Optional[str]:
         """The address of the querier on this LAN as we see it (ours when we query)."""
         if self.role == QUERIER:
             return self.address
-        lower = self._lower_alive(self._now if now is None else now)
-        return min(lower, key=ip_key) if lower else None
+        now = self._now if now is None else now
+        if not self._lower_alive(now):
+            return None
+        cached = self._elected
+        if cached is not None:
+            heard = self._heard.get(cached)
+            if heard is not None and now - heard < self.timeout:
+                return cached
+        alive = [s for s, t in self._heard.items() if now - t < self.timeout and self._is_lower(s)]
+        self._elected = min(alive, key=ip_key) if alive else None
+        return self._elected
 
     @property
     def is_querier(self) -> bool:
@@ -165,13 +235,13 @@ class Querier:
         ``address``: the interface's address now, when it is known (no separate event).
         """
         self._now = now
-        if address is not None:
+        if address is not None and address != self.address:
             self.address = address
-            self._heard.pop(address, None)
         if self._lower_alive(now):
             self.role = NON_QUERIER
             return self.tick(now)
         self.role = QUERIER
+        self._own_timers()
         self._startup_left = self.timers.startup_count
         self._next_query = now
         return self.tick(now)
@@ -181,11 +251,11 @@ class Querier:
         self._now = now
         if address == self.address:
             return []
-        old, self.address = self.address, address
+        old = self.address
+        self.address = address
         events: list = [AddressChanged(old, address)]
         if address is None:
             return events
-        self._heard.pop(address, None)
         if self.role == QUERIER:
             # Announce ourselves with the new source, so the election runs against it now.
             self._next_query = now
@@ -198,8 +268,22 @@ class Querier:
         self.queries_sent += 1
         self.last_query_sent = now
 
+    def handle_packet(self, packet: Packet, now: float, own: bool = False) -> list:
+        """A decoded datagram from the wire: queries that hosts would not answer are ignored."""
+        message = packet.message
+        if isinstance(message, Query) and not own and packet.src != self.address:
+            defect = query_defect(packet)
+            if defect is not None:
+                self._now = now
+                self.queries_ignored += 1
+                return [QueryIgnored(packet.src, defect)]
+        return self.handle(packet.src, message, now, own)
+
     def handle(self, src: str, message, now: float, own: bool = False) -> list:
-        """A decoded IGMP message from ``src``. ``own``: the frame left this host."""
+        """A decoded IGMP message from ``src``. ``own``: the frame left this host.
+
+        No addressing checks here: the daemon feeds :meth:`handle_packet`.
+        """
         self._now = now
         if isinstance(message, Query):
             if own or src == self.address:
@@ -215,26 +299,30 @@ class Querier:
         self.last_query_heard_from = src
         events: list = [QueryHeard(src, query)]
         ours = self.timers.igmp_version
-        if query.version < ours:
+        if query.version != ours and src != ANY:  # a switch's proxy queries are not ours to configure
             last = self._mixed_logged.get(src)
             if last is None or now - last >= MIXED_VERSION_LOG_INTERVAL:
-                self._mixed_logged[src] = now
+                self._mixed_logged.touch(src, now)
                 events.append(VersionMismatch(src, query.version, ours))
-        if not query.is_general and query.max_resp_tenths:
-            # RFC 2236 s.3: a group-specific query lowers the group's timer to LMQC x MRT.
+        if (not query.is_general and query.max_resp_tenths and not query.suppress and not query.sources):
+            # RFC 2236 s.3, RFC 3376 s.6.6.1: a group-specific query lowers the group's timer to
+            # LMQC x MRT; with the S flag set, or with sources, it must not (s.4.1.5, s.6.6.3.2).
             self.groups.lower_timer(query.group, now + self.robustness * query.max_resp_tenths / 10.0)
         if src == ANY:
             return events  # proxy query from a snooping switch: not a querier candidate
-        self._heard[src] = now
-        if self.address is not None and ip_key(src) > ip_key(self.address):
+        self._heard.touch(src, now)
+        if not self._is_lower(src):
             if self.role == QUERIER:
                 last = self._contested.get(src)
                 if last is None or now - last >= self.timeout:
                     self.elections_won += 1
                     events.append(ElectionWon(src))
-                self._contested[src] = now
+                self._contested.touch(src, now)
             return events
         # A lower address (or we have none): it is, or competes to be, the querier.
+        self._last_lower = (now, src)
+        if self._elected is None or ip_key(src) < ip_key(self._elected):
+            self._elected = src
         if self.role == QUERIER:
             self.role = NON_QUERIER
             self.elections_lost += 1
@@ -251,31 +339,48 @@ class Querier:
         self.role_changes += 1
         self.recent_role_changes.append(now)
 
+    def _own_timers(self) -> None:
+        """Back to the configured robustness and interval (on start and on takeover)."""
+        self.robustness, self.query_interval = self.timers.robustness, self.timers.query_interval
+
     def _adopt(self, src: str, query: Query) -> list:
-        """RFC 3376 s.4.1.6-4.1.7: non-queriers adopt the querier's QRV and QQIC."""
+        """RFC 3376 s.4.1.6-4.1.7: non-queriers adopt the querier's QRV and QQIC (the takeover
+        timeout they imply is capped, see :attr:`timeout`)."""
         robustness = query.qrv or self.robustness
         interval = float(query.qqi) if query.qqi else self.query_interval
         if (robustness, interval) == (self.robustness, self.query_interval):
             return []
         self.robustness, self.query_interval = robustness, interval
-        return [Adopted(src, robustness, interval, self.timeout)]
+        events: list = [Adopted(src, robustness, interval, self.timeout)]
+        advertised = rfc_timeout(robustness, interval, self.timers.max_response_time)
+        if advertised > self.timers.timeout_cap and self._clamped_for != src:
+            self._clamped_for = src
+            events.append(TimeoutClamped(src, advertised, self.timers.timeout_cap))
+        return events
 
     def _on_membership(self, src: str, message, now: float) -> list:
         reported = _reported_groups(message)
         new = [g for g in reported if g not in self.groups]
+        refused = self.groups.dropped
         left = self.groups.apply(src, message, now, self.membership_interval)
         events: list = [GroupJoined(g, src, _version_of(message)) for g in new if g in self.groups]
+        if self.groups.dropped > refused and now - self._table_full_logged >= TABLE_FULL_LOG_INTERVAL:
+            self._table_full_logged = now
+            events.append(GroupTableFull(new[-1] if new else "", self.groups.dropped))
         for group in reported:
             if group in self.groups and group not in left:
-                self._gsq.pop(group, None)  # a member answered: no more group-specific queries
+                self._gsq.cancel(group)  # a member answered: no more group-specific queries
         if left and self.role == QUERIER:
-            # RFC 2236 s.3: on a leave, the querier sends Last Member Query Count
-            # group-specific queries and lowers the group's timer to LMQC x LMQI.
+            # RFC 2236 s.3: on a leave, the querier sends Last Member Query Count group-specific
+            # queries and lowers the group's timer to LMQC x LMQI, also for a group the table
+            # does not hold (learnt before we started, or refused while the table was full).
             lmqt = self.robustness * self.timers.last_member_query_interval
             for group in left:
-                if group not in self._gsq:
-                    self.groups.lower_timer(group, now + lmqt)
-                    self._gsq[group] = (self.robustness, now)
+                if group in self._gsq:
+                    continue  # coalesced with the queries already pending
+                self.groups.lower_timer(group, now + lmqt)
+                if not self._gsq.request(group, self.robustness, now):
+                    events.append(LeaveNotQueried(group, self._gsq.dropped))
             events.extend(self.tick(now))
         return events
 
@@ -284,10 +389,11 @@ class Querier:
         self._now = now
         events: list = []
         if self.role == NON_QUERIER and self.address is not None and not self._lower_alive(now):
-            previous, silent_for = self._last_lower(now)
+            previous, silent_for = self._previous_querier(now)
             self.role = QUERIER
             self.takeovers += 1
             self._role_changed(now)
+            self._own_timers()
             self._startup_left = 0
             self._next_query = now
             events.append(RoleChanged(QUERIER, self.address, previous, "takeover", silent_for))
@@ -299,13 +405,8 @@ class Querier:
             self._after_general(now)
         if self.role == QUERIER:
             lmqi = self.timers.last_member_query_interval
-            for group, (left, due) in list(self._gsq.items()):
-                if due <= now:
-                    events.append(SendQuery(group, int(round(lmqi * 10)), "group-specific"))
-                    if left > 1:
-                        self._gsq[group] = (left - 1, due + lmqi)
-                    else:
-                        del self._gsq[group]
+            tenths = int(round(lmqi * 10))
+            events.extend(SendQuery(g, tenths, "group-specific") for g in self._gsq.pop_due(now, lmqi))
         events.extend(GroupExpired(m.group) for m in self.groups.expire(now))
         self._prune(now)
         return events
@@ -317,21 +418,18 @@ class Querier:
         due = (self._next_query if self._next_query is not None else now) + interval
         self._next_query = due if due > now else now + interval
 
-    def _last_lower(self, now: float) -> Tuple[Optional[str], float]:
-        if self.address is None:
+    def _previous_querier(self, now: float) -> Tuple[Optional[str], float]:
+        """The querier we take over from and how long it has been silent."""
+        if self._last_lower is None:
             return None, 0.0
-        own = ip_key(self.address)
-        lower = [(t, s) for s, t in self._heard.items() if ip_key(s) < own]
-        if not lower:
-            return None, 0.0
-        when, who = max(lower)
+        when, who = self._last_lower
         return who, now - when
 
     def _prune(self, now: float) -> None:
         keep = 2 * self.timeout
-        for table in (self._heard, self._contested):
-            for src in [s for s, t in table.items() if now - t > keep]:
-                del table[src]
+        self._heard.prune(now - keep)
+        self._contested.prune(now - keep)
+        self._mixed_logged.prune(now - MIXED_VERSION_LOG_INTERVAL)
 
     def next_deadline(self) -> Optional[float]:
         """When :meth:`tick` must next run (None: nothing scheduled)."""
@@ -339,12 +437,11 @@ class Querier:
         if self.role == QUERIER:
             if self._next_query is not None:
                 candidates.append(self._next_query)
-            candidates.extend(due for _left, due in self._gsq.values())
-        elif self.address is not None:
-            own = ip_key(self.address)
-            lower = [t for s, t in self._heard.items() if ip_key(s) < own]
-            if lower:
-                candidates.append(max(lower) + self.timeout)
+            gsq = self._gsq.next_deadline()
+            if gsq is not None:
+                candidates.append(gsq)
+        elif self.address is not None and self._last_lower is not None:
+            candidates.append(self._last_lower[0] + self.timeout)
         expiry = self.groups.next_expiry()
         if expiry is not None:
             candidates.append(expiry)

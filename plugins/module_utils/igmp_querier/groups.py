@@ -4,12 +4,15 @@
 """The group membership table a querier learns from the reports and leaves it hears.
 
 Pure data structure: time is passed in. Not source-aware (IGMPv3 source lists are not
-tracked); a group is present while any host reports it.
+tracked); a group is present while any host reports it. Link-local groups (224.0.0.0/24) are
+never entered: hosts do not report them for snooping, and a snooping bridge reports 224.0.0.106
+itself. Expiry is a heap, so no per-packet scan of the table.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional
+import heapq
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from .codec import (
     ALLOW_NEW_SOURCES,
@@ -19,6 +22,7 @@ from .codec import (
     Leave,
     Report,
     V3Report,
+    is_link_local_group,
 )
 
 #: Hard cap on remembered groups, so a report flood cannot grow memory without bound.
@@ -35,6 +39,7 @@ class Membership(NamedTuple):
 class GroupTable:
     def __init__(self, max_groups: int = MAX_GROUPS) -> None:
         self._groups: Dict[str, Membership] = {}
+        self._expiry: List[Tuple[float, str]] = []  # heap; entries whose time no longer matches are stale
         self.max_groups = max_groups
         self.dropped = 0  # reports refused because the table was full
 
@@ -50,13 +55,22 @@ class GroupTable:
     def memberships(self) -> List[Membership]:
         return sorted(self._groups.values(), key=lambda m: m.group)
 
+    def _set(self, entry: Membership) -> None:
+        self._groups[entry.group] = entry
+        heapq.heappush(self._expiry, (entry.expires, entry.group))
+        if len(self._expiry) > 4 * len(self._groups) + 64:  # drop the stale entries
+            self._expiry = [(m.expires, m.group) for m in self._groups.values()]
+            heapq.heapify(self._expiry)
+
     def refresh(self, group: str, reporter: str, version: int, expires: float) -> bool:
         """Record a report; returns True when the group is new."""
+        if is_link_local_group(group):
+            return False
         new = group not in self._groups
         if new and len(self._groups) >= self.max_groups:
             self.dropped += 1
             return False
-        self._groups[group] = Membership(group, reporter, version, expires)
+        self._set(Membership(group, reporter, version, expires))
         return new
 
     def lower_timer(self, group: str, expires: float) -> bool:
@@ -64,33 +78,45 @@ class GroupTable:
         entry = self._groups.get(group)
         if entry is None or entry.expires <= expires:
             return False
-        self._groups[group] = entry._replace(expires=expires)
+        self._set(entry._replace(expires=expires))
         return True
 
+    def _drop_stale_head(self) -> None:
+        heap, groups = self._expiry, self._groups
+        while heap:
+            when, group = heap[0]
+            entry = groups.get(group)
+            if entry is not None and entry.expires == when:
+                return
+            heapq.heappop(heap)
+
     def expire(self, now: float) -> List[Membership]:
-        gone = [m for m in self._groups.values() if m.expires <= now]
-        for m in gone:
-            del self._groups[m.group]
-        return gone
+        gone = []
+        heap = self._expiry
+        while True:
+            self._drop_stale_head()
+            if not heap or heap[0][0] > now:
+                return gone
+            gone.append(self._groups.pop(heapq.heappop(heap)[1]))
 
     def next_expiry(self) -> Optional[float]:
-        if not self._groups:
-            return None
-        return min(m.expires for m in self._groups.values())
+        self._drop_stale_head()
+        return self._expiry[0][0] if self._expiry else None
 
     def apply(self, src: str, message, now: float, membership_interval: float) -> List[str]:
-        """Apply a report or leave; returns the groups that left (for group-specific queries)."""
+        """Apply a report or leave; returns the groups that left (for group-specific queries),
+        held in the table or not (a leave is worth its queries either way), link-local ones aside."""
         expires = now + membership_interval
         if isinstance(message, Report):
             self.refresh(message.group, src, message.version, expires)
             return []
         if isinstance(message, Leave):
-            return [message.group] if message.group in self._groups else []
+            return [] if is_link_local_group(message.group) else [message.group]
         if isinstance(message, V3Report):
             left = []
             for rec in message.records:
                 if rec.record_type in (CHANGE_TO_INCLUDE, MODE_IS_INCLUDE) and not rec.sources:
-                    if rec.group in self._groups:
+                    if not is_link_local_group(rec.group) and rec.group not in left:
                         left.append(rec.group)
                 elif rec.record_type == BLOCK_OLD_SOURCES:
                     continue

@@ -37,7 +37,7 @@ def test_defaults():
 
 @pytest.mark.parametrize("argv, timeout", [
     (["-q", "30"], 2 * 30 + 5.0),
-    (["-q", "125"], 255.0),  # the RFC defaults give the seed's 255 s
+    (["-q", "125"], 249.0),  # the RFC defaults give 255 s: capped at 260 - 10 - 1
     (["-q", "20", "-r", "4", "--robustness", "3"], 3 * 20 + 2.0),
     (["-q", "10", "-r", "0.5", "--robustness", "7"], 70.25),
     (["-q", "30", "-t", "120"], 120.0),  # explicit wins
@@ -65,7 +65,35 @@ def test_max_response_is_kept_in_tenths():
     assert parse("-i", "eth0", "-r", "0.3").timers.max_response_time == 0.3
     assert parse("-i", "eth0", "-r", "0.3").timers.max_response_tenths == 3
     assert parse("-i", "eth0", "-r", "25.5").timers.max_response_tenths == 255
-    assert parse("-i", "eth0", "-q", "4000", "-r", "3174.4", "--igmp-version", "3").timers.max_response_tenths == 31744
+    assert parse("-i", "eth0", "-q", "4000", "-r", "3174.4", "--igmp-version", "3",
+                 "--snooping-timeout", "8000").timers.max_response_tenths == 31744
+
+
+@pytest.mark.parametrize("qi, mrt", [(60, 10.0), (20, 10.0), (10, 5.0), (5, 2.5), (2, 1.0), (1, 0.5), (1.3, 0.6)])
+def test_default_max_response_fits_short_query_intervals(qi, mrt):
+    """10 s, or half the query interval when that is shorter: -q 10 and below work unaided."""
+    assert parse("-i", "eth0", "-q", str(qi)).timers.max_response_time == mrt
+
+
+@pytest.mark.parametrize("argv, cap", [
+    ([], 249.0),
+    (["-r", "2"], 257.0),
+    (["--snooping-timeout", "125", "-q", "30"], 114.0),
+])
+def test_timeout_cap_is_snooping_timeout_minus_max_response_minus_1s(argv, cap):
+    timers = parse("-i", "eth0", *argv).timers
+    assert timers.timeout_cap == cap
+    assert timers.other_querier_present_interval <= cap
+
+
+def test_default_timeout_is_the_rfc_formula_capped_by_the_snooping_timeout():
+    assert parse("-i", "eth0", "-q", "125").timers.other_querier_present_interval == 249.0
+    assert parse("-i", "eth0", "-q", "125", "--snooping-timeout", "300").timers.other_querier_present_interval == 255.0
+    assert parse("-i", "eth0", "-q", "30", "--snooping-timeout", "60").timers.other_querier_present_interval == 49.0
+
+
+def test_explicit_timeout_up_to_the_cap_is_kept():
+    assert parse("-i", "eth0", "-t", "249").timers.other_querier_present_interval == 249.0
 
 
 # --- the seed's command lines keep working ------------------------------------------------------
@@ -97,10 +125,18 @@ INVALID = [
     (["-r", "nan"], "--max-response-time", "0.1..25.5 seconds for IGMPv2"),
     (["-r", "inf"], "--max-response-time", "0.1..25.5 seconds for IGMPv2"),
     (["-r=-inf"], "--max-response-time", "0.1..25.5 seconds for IGMPv2"),
-    (["--igmp-version", "3", "-q", "4000", "-r", "3174.5"], "--max-response-time", "0.1..3174.4 seconds for IGMPv3"),
+    (["--igmp-version", "3", "-q", "4000", "-r", "3174.5", "--snooping-timeout", "8000"], "--max-response-time",
+     "0.1..3174.4 seconds for IGMPv3"),
     (["-r", "2.55"], "--max-response-time", "0.1 s resolution"),
     (["-q", "10", "-r", "10"], "--max-response-time", "less than --query-interval (10 s)"),
-    (["-q", "5"], "--max-response-time", "less than --query-interval (5 s)"),  # the default 10 s
+    (["--snooping-timeout", "0"], "--snooping-timeout", "greater than 0 and at most 8094720 seconds"),
+    (["--snooping-timeout", "nan"], "--snooping-timeout", "greater than 0 and at most 8094720 seconds"),
+    (["--snooping-timeout", "1e9"], "--snooping-timeout", "got 1000000000"),
+    (["-q", "250"], "--snooping-timeout", "--query-interval (250 s) + --max-response-time (10 s) must be less than "
+                                        "--snooping-timeout (260 s)"),
+    (["-q", "30", "--snooping-timeout", "40"], "--snooping-timeout", "(30 s) + --max-response-time (10 s)"),
+    (["-t", "250"], "--timeout", "at most --snooping-timeout - --max-response-time - 1 s = 249 s"),
+    (["-t", "200", "--snooping-timeout", "120"], "--timeout", "= 109 s"),
     (["--robustness", "0"], "--robustness", "1..255"),
     (["--robustness", "256"], "--robustness", "1..255"),
     (["--startup-query-count", "0"], "--startup-query-count", "1..255"),
@@ -110,7 +146,7 @@ INVALID = [
     (["--startup-query-interval", "nan"], "--startup-query-interval", "0.1..60 seconds"),
     (["-t", "60"], "--timeout", "greater than --query-interval (60 s)"),
     (["-q", "30", "-t", "20"], "--timeout", "greater than --query-interval (30 s)"),
-    (["-t", "1e9"], "--timeout", "at most 8.09472e+06"),
+    (["-t", "1e9"], "--timeout", "at most 8094720, got 1000000000"),
     (["-t", "nan"], "--timeout", "greater than --query-interval (60 s)"),
     (["-i", ""], "--interface", "1..15 characters"),
     (["-i", "a" * 16], "--interface", "1..15 characters"),

@@ -24,6 +24,8 @@ from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.electi
     QueryHeard,
     RoleChanged,
     SendQuery,
+    GroupTableFull,
+    TimeoutClamped,
     VersionMismatch,
 )
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.groups import Membership
@@ -377,10 +379,12 @@ def test_non_querier_adopts_qrv_and_qqic_of_an_igmpv3_querier():
     assert q.next_deadline() == 91.5
     # the same values again: no new event
     assert of(q.handle(LOWER, v3q(3, 30), 31.0), Adopted) == []
-    # the takeover follows the querier that was really running: its timeout, then its interval
+    # the takeover follows the querier that was really running: its timeout; then we query with
+    # our own configured robustness and interval, not the adopted ones
     assert q.tick(31.0 + 90.5 - 0.001) == []
     assert sends(q.tick(121.5)) == [SendQuery(ANY, MRT, "takeover")]
-    assert q.next_deadline() == 151.5
+    assert q.next_deadline() == 131.5
+    assert (q.robustness, q.query_interval, q.timeout) == (2, 10.0, TIMEOUT)
     assert q.timers.robustness == 2  # the configuration itself is untouched
 
 
@@ -392,7 +396,8 @@ def test_adopted_values_follow_the_querier_when_it_changes_them():
 
 def test_adoption_decodes_the_float_coded_qqic():
     q = started()
-    assert of(q.handle(LOWER, v3q(2, 300), 1.0), Adopted) == [Adopted(LOWER, 2, 288.0, 576.5)]
+    # 2 x 288 + 0.5 = 576.5 s would outlast the switches' 260 s: capped at 260 - 1 - 1
+    assert of(q.handle(LOWER, v3q(2, 300), 1.0), Adopted) == [Adopted(LOWER, 2, 288.0, 258.0)]
 
 
 def test_robustness_above_7_is_sent_as_qrv_0_and_then_not_adopted():
@@ -452,11 +457,13 @@ def test_version_mismatch_warning_is_rate_limited_per_source():
     assert of(q.handle(HIGHER, V3Q, 13.0), VersionMismatch) == []
 
 
-def test_version_mismatch_for_an_igmpv2_querier():
+def test_version_mismatch_for_an_igmpv2_querier_in_both_directions():
+    """An IGMPv2 daemon next to an IGMPv3 querier (mcd's default) says so too."""
     q = started()
-    assert of(q.handle(LOWER, V3Q, 1.0), VersionMismatch) == []  # newer is fine
-    assert of(q.handle(LOWER, V2Q, 2.0), VersionMismatch) == []
-    assert of(q.handle(LOWER, V1Q, 3.0), VersionMismatch) == [VersionMismatch(LOWER, 1, 2)]
+    assert of(q.handle(LOWER, V3Q, 1.0), VersionMismatch) == [VersionMismatch(LOWER, 3, 2)]
+    assert of(q.handle(LOWEST, V2Q, 2.0), VersionMismatch) == []
+    assert of(q.handle(HIGHER, V1Q, 3.0), VersionMismatch) == [VersionMismatch(HIGHER, 1, 2)]
+    assert of(q.handle(ANY, V3Q, 4.0), VersionMismatch) == []  # a switch's proxy query: not ours to fix
 
 
 # --- address changes --------------------------------------------------------------------------
@@ -520,7 +527,8 @@ def test_reports_of_every_version_add_groups():
         GroupRecord(codec.BLOCK_OLD_SOURCES, "239.6.6.6", ("10.1.1.1",)),
         GroupRecord(codec.CHANGE_TO_INCLUDE, "239.7.7.7"),  # leave of a group we never had
     ])
-    assert q.handle(HOST, wire(report), 2.0) == [GroupJoined(G3, HOST, 3), GroupJoined(G4, HOST, 3)]
+    assert q.handle(HOST, wire(report), 2.0) == [GroupJoined(G3, HOST, 3), GroupJoined(G4, HOST, 3),
+                                                 SendQuery("239.7.7.7", 10, "group-specific")]
     assert [m.group for m in q.groups.memberships()] == [G1, G2, G3, G4]
     # a refresh from another host: no join event, new reporter and timer
     assert q.handle(HOST2, wire(codec.encode_report_v2(G1)), 5.0) == []
@@ -592,9 +600,13 @@ def test_v3_include_nothing_is_a_leave(record_type):
     assert q.groups.get(G1).expires == 7.0
 
 
-def test_leave_for_an_unknown_group_does_nothing():
+def test_leave_for_a_group_the_table_does_not_hold_still_gets_its_group_specific_queries():
+    # learnt before we started, or refused while the table was full: the switch still waits for them
     q = started()
-    assert q.handle(HOST, wire(codec.encode_leave(G1)), 5.0) == []
+    run(q, 5.0)
+    assert q.handle(HOST, wire(codec.encode_leave(G1)), 5.0) == [SendQuery(G1, 10, "group-specific")]
+    assert [(t, e) for t, e in run(q, 8.0) if e.group == G1] == [(6.0, SendQuery(G1, 10, "group-specific"))]
+    assert G1 not in q.groups
 
 
 def test_leave_while_non_querier_waits_for_the_queriers_group_specific_query():
@@ -642,7 +654,9 @@ def test_the_group_table_is_capped():
     q.groups.max_groups = 2
     assert of(q.handle(HOST, wire(codec.encode_report_v2(G1)), 1.0), GroupJoined)
     assert of(q.handle(HOST, wire(codec.encode_report_v2(G2)), 1.0), GroupJoined)
-    assert q.handle(HOST, wire(codec.encode_report_v2(G3)), 1.0) == []  # a flood cannot grow it
+    assert q.handle(HOST, wire(codec.encode_report_v2(G3)), 1.0) == [GroupTableFull(G3, 1)]  # a flood cannot grow it
     assert (len(q.groups), q.groups.dropped) == (2, 1)
+    assert q.handle(HOST, wire(codec.encode_report_v2(G4)), 2.0) == []  # the warning is rate-limited
+    assert q.groups.dropped == 2
     assert q.handle(HOST2, wire(codec.encode_report_v2(G1)), 2.0) == []  # known groups still refresh
     assert q.groups.get(G1).last_reporter == HOST2
