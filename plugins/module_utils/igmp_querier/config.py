@@ -119,8 +119,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, "%s: error: %s (see --help)\n" % (self.prog, message))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+class _RaisingParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser(raising: bool = False) -> argparse.ArgumentParser:
+    """The daemon's command line; ``raising``: errors raise :class:`UsageError` (for callers that
+    check settings without exiting, e.g. the role's filter on the controller)."""
+    parser = (_RaisingParser if raising else _Parser)(
         prog=PROG,
         description="IGMP querier daemon (RFC 2236 / RFC 3376): sends General Queries so that "
         "IGMP-snooping switches keep multicast memberships, and elects one querier per LAN "
@@ -215,6 +222,11 @@ def validate(args: argparse.Namespace) -> Config:
         snooping_timeout=snooping,
     )
     return Config(interface=name, timers=timers, state_dir=args.state_dir, verbose=args.verbose)
+
+
+def check(argv: Sequence[str]) -> Config:
+    """Parse and validate ``argv`` like the daemon does; raise :class:`UsageError` on any error."""
+    return validate(build_parser(raising=True).parse_args(list(argv)))
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> Config:

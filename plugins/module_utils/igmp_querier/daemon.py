@@ -42,10 +42,14 @@ from .election import (
     ElectionWon,
     GroupExpired,
     GroupJoined,
+    GroupTableFull,
+    LeaveNotQueried,
     Querier,
     QueryHeard,
+    QueryIgnored,
     RoleChanged,
     SendQuery,
+    TimeoutClamped,
     VersionMismatch,
 )
 
@@ -262,6 +266,19 @@ class Daemon:
             elif isinstance(event, GroupExpired):
                 log.debug("Group %s expired", event.group)
                 self.state_dirty = True
+            elif isinstance(event, QueryIgnored):
+                log.debug("Ignored a query from %s: %s (hosts would not answer it)", event.source, event.reason)
+            elif isinstance(event, TimeoutClamped):
+                log.warning("Querier %s advertises timers implying a %g s takeover timeout; the switches forget "
+                            "memberships after --snooping-timeout %g s, so %g s is used", event.source,
+                            event.advertised, self.querier.timers.snooping_timeout, event.cap)
+            elif isinstance(event, GroupTableFull):
+                log.warning("Group table of %s is full (%d groups): %d reports for new groups refused so far "
+                            "(leaves still get their group-specific queries)", self.interface,
+                            len(self.querier.groups), event.refused)
+            elif isinstance(event, LeaveNotQueried):
+                log.warning("Group-specific query schedule of %s is full: leave for %s not queried "
+                            "(%d so far)", self.interface, event.group, event.dropped)
             elif isinstance(event, AddressChanged):
                 log.info("Address of %s changed: %s -> %s", self.interface, event.old, event.new)
                 self.state_dirty = True
@@ -297,7 +314,7 @@ class Daemon:
                     self._last_malformed_log = now
                     log.debug("Dropped malformed IGMP (%s); %d so far", packet.reason, self.malformed)
                 continue
-            self._apply(self.querier.handle(packet.src, packet.message, now, own=outgoing), now)
+            self._apply(self.querier.handle_packet(packet, now, own=outgoing), now)
 
     def on_netlink(self, now: float) -> None:
         indexes = sockets.drain_netlink(self.netlink)
@@ -392,9 +409,10 @@ def banner(daemon: Daemon) -> None:
     timers = daemon.querier.timers
     address = netif.ipv4_address(daemon.interface)
     log.info("Starting IGMP Querier %s on %s (%s)", __version__, daemon.interface, address or "no IPv4 address yet")
-    log.info("Query interval: %gs, Competitor timeout: %gs, Max response: %gs, Robustness: %d, IGMPv%d",
+    log.info("Query interval: %gs, Competitor timeout: %gs, Max response: %gs, Robustness: %d, IGMPv%d, "
+             "Snooping timeout: %gs (takeover timeout at most %gs)",
              timers.query_interval, timers.other_querier_present_interval, timers.max_response_time,
-             timers.robustness, timers.igmp_version)
+             timers.robustness, timers.igmp_version, timers.snooping_timeout, timers.timeout_cap)
     log.info("[Startup] Sending %d rapid queries (every %gs), then one every %gs",
              timers.startup_count, timers.startup_interval, timers.query_interval)
     log.info("State file: %s", daemon.state_path)

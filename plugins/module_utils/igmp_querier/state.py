@@ -117,6 +117,7 @@ def build(querier, *, interface: str, address: Optional[str], link: str, pid: in
             "startup_query_count": timers.startup_count,
             "startup_query_interval": timers.startup_interval,
             "timeout": timers.other_querier_present_interval,
+            "snooping_timeout": timers.snooping_timeout,
         },
         "effective": {
             "query_interval": querier.query_interval,

@@ -84,8 +84,9 @@ FLAGS = {
     "startup_query_count": "--startup-query-count",
     "startup_query_interval": "--startup-query-interval",
     "igmp_version": "--igmp-version",
+    "snooping_timeout": "--snooping-timeout",
 }
-DEFAULTS = {"query_interval": 60, "max_response_time": 10, "robustness": 2, "igmp_version": 2}
+DEFAULTS = {"query_interval": 60, "robustness": 2, "igmp_version": 2, "snooping_timeout": 260}
 
 # (role variables, per-interface overrides for "lo" or None for a plain name)
 CASES = [
@@ -114,6 +115,17 @@ CASES = [
     ({"igmp_querier_igmp_version": 4}, None),
     ({}, {"timeout": 10}),
     ({}, {"query_interval": -1}),
+    ({"igmp_querier_query_interval": 10}, None),  # the default max response follows: 5 s
+    ({"igmp_querier_query_interval": 2, "igmp_querier_timeout": 4.5}, None),
+    ({"igmp_querier_snooping_timeout": 125, "igmp_querier_query_interval": 30}, None),
+    ({"igmp_querier_snooping_timeout": 60}, None),  # 60 + 10 >= 60
+    ({"igmp_querier_timeout": 250}, None),  # above 260 - 10 - 1
+    ({"igmp_querier_timeout": 249}, None),
+    ({}, {"snooping_timeout": 0}),
+    ({"igmp_querier_query_interval": "abc"}, None),
+    ({"igmp_querier_robustness": True}, None),
+    ({"igmp_querier_igmp_version": 3, "igmp_querier_query_interval": 4000, "igmp_querier_max_response_time": 3174.4,
+      "igmp_querier_snooping_timeout": 8000}, None),
 ]
 
 
