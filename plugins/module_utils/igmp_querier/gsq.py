@@ -18,6 +18,8 @@ from typing import Dict, List, Optional, Tuple
 RATE = 100.0  # group-specific queries per second, at most
 BURST = 50
 MAX_PENDING = 4096
+#: A token that float rounding left a hair short still counts (else a deadline could never advance).
+_EPSILON = 1e-6
 
 
 class GroupQueries:
@@ -75,7 +77,7 @@ class GroupQueries:
         self._refill(now)
         out: List[str] = []
         due = self._due
-        while self._tokens >= 1.0:
+        while self._tokens >= 1.0 - _EPSILON:
             self._drop_stale_head()
             if not due or due[0][0] > now:
                 break
@@ -94,6 +96,6 @@ class GroupQueries:
         if not self._due:
             return None
         when = self._due[0][0]
-        if self._tokens < 1.0 and self._filled_at is not None:
+        if self._tokens < 1.0 - _EPSILON and self._filled_at is not None:
             when = max(when, self._filled_at + (1.0 - self._tokens) / self.rate)
         return when

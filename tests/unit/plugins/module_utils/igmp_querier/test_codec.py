@@ -263,6 +263,7 @@ def test_router_alert_found_among_other_options(options, alert):
     packet = codec.decode_ipv4(wire)
     assert isinstance(packet, Packet)
     assert packet.router_alert is alert
+    assert packet.options_ok  # scapy builds them well formed
     assert packet.message == Query(2, 100, ANY)
 
 
