@@ -2,12 +2,12 @@
 # benchmarks/run_all.sh: run every benchmark of the querier and print their figure lines.
 #
 #   sudo benchmarks/run_all.sh            all of them (about 3 minutes)
-#   sudo benchmarks/run_all.sh idle flood only the named ones (parser, failover, idle, flood)
+#   sudo benchmarks/run_all.sh idle flood only the named ones (parser, sources, failover, idle, flood)
 #
 # The benchmarks report their targets (MET/MISSED); they do not assert them. This script exits
 # non-zero only when a benchmark itself failed to run (it keeps going and names the failures).
 # Python: $PYTHON, else the project's virtualenv (scripts/bootstrap --venv-path) when it exists,
-# else python3. parser runs without root; failover, idle and flood need root (network namespaces).
+# else python3. parser and sources run without root; failover, idle and flood need root (network namespaces).
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,7 +17,7 @@ if [[ -z ${PYTHON:-} ]]; then
     if [[ -n $VENV && -x $VENV/bin/python ]]; then PYTHON=$VENV/bin/python; else PYTHON=python3; fi
 fi
 
-ALL=(parser failover idle flood)
+ALL=(parser sources failover idle flood)
 if (($#)); then SELECTED=("$@"); else SELECTED=("${ALL[@]}"); fi
 
 failed=()

@@ -20,6 +20,7 @@ Hostile traffic has bounded cost: every per-source table is a bounded :class:`Re
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from typing import Deque, Dict, List, NamedTuple, Optional, Tuple
 
@@ -159,7 +160,7 @@ class Querier:
         self._contested = RecentTable(MAX_QUERIERS)  # higher querier -> last time we counted a win
         self._mixed_logged = RecentTable(MAX_QUERIERS)
         self._last_lower: Optional[Tuple[float, str]] = None  # newest query from a lower address
-        self._elected: Optional[str] = None  # cache: lowest lower querier (checked on use)
+        self._lower: List[Tuple[int, str]] = []  # heap of lower queriers by address; stale entries skipped
         self._clamped_for: Optional[str] = None  # the querier whose timers we last clamped
         self._table_full_logged = float("-inf")
         self._next_query: Optional[float] = None
@@ -178,11 +179,12 @@ class Querier:
     def address(self, value: Optional[str]) -> None:
         self._address = value
         self._own_key = None if value is None else ip_key(value)
-        self._elected = None
         if value is not None:
             self._heard.pop(value)
         lower = [(t, s) for s, t in self._heard.items() if self._is_lower(s)]
         self._last_lower = max(lower) if lower else None
+        self._lower = [(ip_key(s), s) for _t, s in lower]
+        heapq.heapify(self._lower)
 
     def _is_lower(self, src: str) -> bool:
         return self._own_key is None or ip_key(src) < self._own_key
@@ -215,14 +217,16 @@ class Querier:
         now = self._now if now is None else now
         if not self._lower_alive(now):
             return None
-        cached = self._elected
-        if cached is not None:
-            heard = self._heard.get(cached)
-            if heard is not None and now - heard < self.timeout:
-                return cached
-        alive = [s for s, t in self._heard.items() if now - t < self.timeout and self._is_lower(s)]
-        self._elected = min(alive, key=ip_key) if alive else None
-        return self._elected
+        heap = self._lower
+        while heap:
+            key, address = heap[0]
+            heard = self._heard.get(address)
+            if heard is not None and (self._own_key is None or key < self._own_key):
+                if now - heard < self.timeout:
+                    return address
+                self._heard.pop(address)  # silent past the timeout: no candidate until heard again
+            heapq.heappop(heap)
+        return None
 
     @property
     def is_querier(self) -> bool:
@@ -310,6 +314,7 @@ class Querier:
             self.groups.lower_timer(query.group, now + self.robustness * query.max_resp_tenths / 10.0)
         if src == ANY:
             return events  # proxy query from a snooping switch: not a querier candidate
+        known = src in self._heard
         self._heard.touch(src, now)
         if not self._is_lower(src):
             if self.role == QUERIER:
@@ -321,8 +326,10 @@ class Querier:
             return events
         # A lower address (or we have none): it is, or competes to be, the querier.
         self._last_lower = (now, src)
-        if self._elected is None or ip_key(src) < ip_key(self._elected):
-            self._elected = src
+        if not known:
+            heapq.heappush(self._lower, (ip_key(src), src))
+            if len(self._lower) > 2 * MAX_QUERIERS:  # entries of evicted sources pile up: compact
+                self._lower = sorted({entry for entry in self._lower if entry[1] in self._heard})
         if self.role == QUERIER:
             self.role = NON_QUERIER
             self.elections_lost += 1
