@@ -503,10 +503,16 @@ class Host:
             finally:
                 sock.close()
 
-    def inject_on_port(self, datagram: bytes, dst: str = "224.0.0.1") -> None:
+    def inject_on_port(self, datagram: bytes, dst: str = "224.0.0.1", mac: Optional[bytes] = None) -> None:
         """Send a raw IPv4 datagram from the bridge's port straight to this host (bypasses the
-        bridge's snooping, which drops IGMP with bad checksums before forwarding)."""
-        self.lab.send_on_port(self.port, datagram, dst)
+        bridge's snooping, which drops IGMP with bad checksums before forwarding). ``mac``: the
+        Ethernet destination (default: the multicast MAC of ``dst``)."""
+        self.lab.send_on_port(self.port, datagram, dst, mac)
+
+    def mac(self) -> bytes:
+        """This host's interface MAC address."""
+        text = self.exec("cat", "/sys/class/net/%s/address" % self.ifname).stdout.strip()
+        return bytes(int(part, 16) for part in text.split(":"))
 
     def capture(self) -> Capture:
         capture = Capture(self)
@@ -602,11 +608,11 @@ class Lab:
                 ports.extend(entry.get("port") for entry in router.get(BRIDGE, []))
         return sorted(p for p in ports if p)
 
-    def send_on_port(self, port: str, datagram: bytes, dst: str = "224.0.0.1") -> None:
+    def send_on_port(self, port: str, datagram: bytes, dst: str = "224.0.0.1", mac: Optional[bytes] = None) -> None:
         with netns(self.bridge_ns):
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
             try:
-                sock.sendto(datagram, (port, ETH_P_IP, 0, 0, multicast_mac(dst)))
+                sock.sendto(datagram, (port, ETH_P_IP, 0, 0, mac or multicast_mac(dst)))
             finally:
                 sock.close()
 
