@@ -60,6 +60,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except PermissionError:
         log.error("%s", CAP_MESSAGE)
         return EXIT_NOPERM
+    except OSError as exc:  # e.g. no descriptors or memory left for a socket: one line, no traceback
+        log.error("Stopping on %s: %s", config.interface, exc)
+        return EXIT_CONFIG
 
 
 if __name__ == "__main__":
