@@ -469,7 +469,7 @@ class Daemon:
         except OSError:
             pass
         if self.lock_fd is not None:  # released only now: a successor never sees our state file go
-            os.close(self.lock_fd)
+            instance.release(self.lock_fd, self.config.state_dir, self.interface)
             self.lock_fd = None
 
 

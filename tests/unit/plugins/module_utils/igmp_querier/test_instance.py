@@ -94,3 +94,43 @@ def test_a_directory_at_the_lock_name_is_a_clear_error(tmp_path):
     os.mkdir(instance.lock_path(str(tmp_path), "eth0"))
     with pytest.raises(LockError, match="cannot open lock file"):
         instance.acquire(str(tmp_path), "eth0")
+
+
+def test_release_removes_the_file_and_frees_the_lock(tmp_path):
+    fd = instance.acquire(str(tmp_path), "eth0")
+    instance.release(fd, str(tmp_path), "eth0")
+    assert os.listdir(str(tmp_path)) == []
+    instance.release(instance.acquire(str(tmp_path), "eth0"), str(tmp_path), "eth0")
+
+
+def test_acquire_and_release_in_a_loop_never_let_two_processes_hold_it(tmp_path):
+    """Four processes take and release the lock 100 times each; a marker created O_EXCL inside
+    the locked section shows any overlap (a release that removes the file must not let one
+    process lock the removed file while another locks its successor)."""
+    marker = str(tmp_path / "inside")
+    children = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                held = 0
+                while held < 100:
+                    try:
+                        fd = instance.acquire(str(tmp_path), "eth0")
+                    except AlreadyRunning:
+                        continue
+                    try:
+                        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                    except FileExistsError:
+                        code = 3  # someone else is inside: two holders at once
+                    else:
+                        os.unlink(marker)
+                    instance.release(fd, str(tmp_path), "eth0")
+                    held += 1
+            except BaseException:
+                code = 4
+            os._exit(code)
+        children.append(pid)
+    codes = [os.waitpid(pid, 0)[1] for pid in children]
+    assert codes == [0, 0, 0, 0], [c >> 8 for c in codes]
