@@ -122,6 +122,7 @@ class Daemon:
         self.lock_fd: Optional[int] = None
         self._reload_requested = False
         self._status_requested = False
+        self._signals_installed = False
 
     # --- set-up ---------------------------------------------------------------------
     def preflight(self) -> None:
@@ -141,7 +142,12 @@ class Daemon:
         except instance.LockError as exc:
             raise ConfigurationError(str(exc))
 
-    def _install_signals(self) -> None:
+    def install_signals(self) -> None:
+        """Handle the signals from now on (main() calls this before preflight: a SIGHUP while
+        starting must not kill the daemon either, and systemd counts SIGHUP as a clean exit)."""
+        if self._signals_installed:
+            return
+        self._signals_installed = True
         signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(signum, self._on_signal)
@@ -389,7 +395,7 @@ class Daemon:
         return min(candidates)
 
     def run(self) -> int:
-        self._install_signals()
+        self.install_signals()
         self._open_netlink()
         now = self.clock()
         self.check_link(now)

@@ -46,6 +46,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging(config.verbose)
     log = logging.getLogger("igmp_querier")
     daemon = Daemon(config)
+    daemon.install_signals()
     try:
         daemon.preflight()
     except ConfigurationError as exc:
