@@ -3,6 +3,7 @@ umask, and no symlink (planted at the final name, or swapped in for the temp fil
 writes) can change another file's mode or content. Real files in tmp_path; the cases that differ
 between root and a normal user run in a child process as each."""
 
+import json
 import os
 import shutil
 import stat
@@ -136,7 +137,8 @@ def test_symlink_at_the_final_name_is_replaced_not_followed(workdir):
     state.write(path, DOC)
     assert_untouched(victim)
     assert not os.path.islink(path) and mode(path) == 0o644
-    assert state.json.load(open(path)) == DOC
+    with open(path) as handle:
+        assert json.load(handle) == DOC
 
 
 def test_symlink_or_hard_link_at_other_names_is_left_alone(workdir):
