@@ -6,8 +6,9 @@
 The daemon holds an exclusive ``flock`` on that file for its whole life and writes its PID in
 it; a second daemon for the same interface and state dir finds the lock taken and stops with the
 first one's PID. The kernel drops the lock when the holder exits, however it exits, so a stale
-file never blocks a restart; a clean exit also removes the file. The file is opened with O_NOFOLLOW and must be a regular file with
-one link, so a symlink or hard link planted there cannot make the daemon write to another file.
+file never blocks a restart; a clean exit also removes the file. The file is opened with
+O_NOFOLLOW and must be a regular file with one link, so a symlink or hard link planted there
+cannot make the daemon write to another file.
 """
 
 from __future__ import annotations
