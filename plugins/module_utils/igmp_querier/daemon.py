@@ -8,12 +8,16 @@ until a packet, a link/address notification or a signal arrives, feeds the sans-
 :class:`election.Querier`, and carries out what it asks for. No threads, no polling.
 
 It survives, without restarting, the link going down and up, the interface disappearing
-and coming back, the address changing, and socket errors (reopened with backoff). It
-exits on SIGTERM/SIGINT (0) and on configuration or permission errors.
+and coming back, the address changing, send congestion (the query is dropped and counted) and
+socket errors (reopened with backoff). It exits on SIGTERM/SIGINT (0) and on configuration or
+permission errors. SIGHUP re-checks the link, reopens the sockets and rewrites the state file;
+SIGUSR1 logs one status line; SIGUSR2 is ignored. One daemon per interface and state dir (a lock
+file, see :mod:`instance`). Log lines that traffic can trigger share one budget (:mod:`ratelimit`).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import selectors
@@ -22,7 +26,7 @@ import socket
 import time
 from typing import Callable, Optional
 
-from . import __version__, netif, sockets
+from . import __version__, instance, netif, ratelimit, sockets
 from . import state as statefile
 from .codec import (
     ALL_HOSTS,
@@ -69,6 +73,15 @@ STATE_MIN_GAP = 1.0
 LINK_RECHECK_WITH_NETLINK = 30.0
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
 
+#: sendto() errors that mean "not now", not "the socket is gone": that query is dropped and
+#: counted (send_errors), the sockets stay open. ENOBUFS: the egress queue dropped it (the
+#: sender sets IP_RECVERR) or our queued frames fill the send buffer; EAGAIN/EWOULDBLOCK: send
+#: buffer full; ENOMEM: no memory for the frame right now. Every other errno closes both
+#: sockets and reopens them with backoff: ENXIO/ENODEV (interface gone), ENETDOWN (link down),
+#: EADDRNOTAVAIL (our address removed), ENETUNREACH/EHOSTUNREACH (no route), EBADF, EPERM/EACCES
+#: (a firewall; reopening re-checks the link and backs off), and any errno not listed here.
+TRANSIENT_SEND_ERRORS = frozenset({errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOMEM})
+
 CAP_MESSAGE = (
     "CAP_NET_RAW is required to open raw IGMP and packet sockets. Run as root, or grant the "
     "capability: under systemd `AmbientCapabilities=CAP_NET_RAW` (the multicast.igmp.querier "
@@ -109,6 +122,11 @@ class Daemon:
         self._wake_w.setblocking(False)
         self._last_malformed_log = float("-inf")
         self._last_state_error = float("-inf")
+        self.log_limit = ratelimit.LogLimiter()
+        self.lock_fd: Optional[int] = None
+        self._reload_requested = False
+        self._status_requested = False
+        self._signals_installed = False
 
     # --- set-up ---------------------------------------------------------------------
     def preflight(self) -> None:
@@ -118,20 +136,36 @@ class Daemon:
         # Without CAP_NET_RAW this raises PermissionError, which main() turns into exit 77.
         socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP).close()
         try:
-            os.makedirs(self.config.state_dir, exist_ok=True)
+            statefile.make_state_dir(self.config.state_dir)
         except OSError as exc:
             raise ConfigurationError("cannot create --state-dir %s: %s" % (self.config.state_dir, exc))
         if not os.access(self.config.state_dir, os.W_OK):
             raise ConfigurationError("--state-dir %s is not writable" % self.config.state_dir)
+        try:
+            self.lock_fd = instance.acquire(self.config.state_dir, self.interface)
+        except instance.LockError as exc:
+            raise ConfigurationError(str(exc))
 
-    def _install_signals(self) -> None:
+    def install_signals(self) -> None:
+        """Handle the signals from now on (main() calls this before preflight: a SIGHUP while
+        starting must not kill the daemon either, and systemd counts SIGHUP as a clean exit)."""
+        if self._signals_installed:
+            return
+        self._signals_installed = True
         signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(signum, self._on_signal)
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # its default action would kill the querier
         self.selector.register(self._wake_r, selectors.EVENT_READ, "wake")
 
     def _on_signal(self, signum, frame) -> None:
-        self.stopping = True
+        # Only flags: the loop acts on them once select() returns (the wake-up fd ends it).
+        if signum == signal.SIGHUP:
+            self._reload_requested = True
+        elif signum == signal.SIGUSR1:
+            self._status_requested = True
+        else:
+            self.stopping = True
 
     def _open_netlink(self) -> None:
         try:
@@ -236,35 +270,57 @@ class Daemon:
             self.tx.sendto(payload, (destination, 0))
         except OSError as exc:
             self.send_errors += 1
+            self.state_dirty = True
+            if exc.errno in TRANSIENT_SEND_ERRORS:
+                self._wire_log(logging.WARNING, now, "%s query to %s not sent on %s (%s): dropped, socket kept; "
+                               "%d queries could not leave so far", request.reason, destination,
+                               self.interface, os.strerror(exc.errno), self.send_errors)
+                return
             self._socket_failed("Send", exc, now)
             return
         self.querier.record_sent(now)
         self.state_dirty = True
-        log.debug("Sent IGMPv%d %s query to %s from %s", timers.igmp_version, request.reason, destination, self.link.address)
+        self._wire_log(logging.DEBUG, now, "Sent IGMPv%d %s query to %s from %s", timers.igmp_version,
+                       request.reason, destination, self.link.address)
+
+    def _wire_log(self, level: int, now: float, message: str, *args) -> None:
+        """Log a line that traffic on the wire can trigger, within the global budget."""
+        if not log.isEnabledFor(level):
+            return
+        held = self.log_limit.admit(now, debug=level < logging.INFO)
+        if held is None:
+            return
+        if held:
+            message += " [%d log lines suppressed]"
+            args += (held,)
+        log.log(level, message, *args)
 
     def _apply(self, events, now: float) -> None:
         for event in events:
             if isinstance(event, SendQuery):
                 self._send(event, now)
             elif isinstance(event, QueryHeard):
-                log.debug("Heard %s from %s", describe(event.query), event.source)
+                self._wire_log(logging.DEBUG, now, "Heard %s from %s", describe(event.query), event.source)
             elif isinstance(event, RoleChanged):
-                self._role_changed(event)
+                self._role_changed(event, now)
                 self.write_state(now)
             elif isinstance(event, ElectionWon):
-                log.info("WON against %s: our %s is lower; %s will back off", event.against, self.link.address, event.against)
+                self._wire_log(logging.INFO, now, "WON against %s: our %s is lower; %s will back off",
+                               event.against, self.link.address, event.against)
             elif isinstance(event, Adopted):
-                log.info("Adopted querier %s's robustness %d and query interval %g s (takeover timeout now %g s)",
-                         event.source, event.robustness, event.query_interval, event.timeout)
+                self._wire_log(logging.INFO, now, "Adopted querier %s's robustness %d and query interval %g s "
+                               "(takeover timeout now %g s)", event.source, event.robustness,
+                               event.query_interval, event.timeout)
             elif isinstance(event, VersionMismatch):
-                log.warning("LAN mixes IGMP versions: %s sends IGMPv%d queries, we send IGMPv%d; hosts fall back "
-                            "to the oldest version heard (RFC 3376 s.7). Configure every querier alike.",
-                            event.source, event.heard_version, event.our_version)
+                self._wire_log(logging.WARNING, now, "LAN mixes IGMP versions: %s sends IGMPv%d queries, we send "
+                               "IGMPv%d; hosts fall back to the oldest version heard (RFC 3376 s.7). Configure "
+                               "every querier alike.", event.source, event.heard_version, event.our_version)
             elif isinstance(event, GroupJoined):
-                log.debug("Group %s reported by %s (IGMPv%d)", event.group, event.reporter, event.version)
+                self._wire_log(logging.DEBUG, now, "Group %s reported by %s (IGMPv%d)", event.group, event.reporter,
+                               event.version)
                 self.state_dirty = True
             elif isinstance(event, GroupExpired):
-                log.debug("Group %s expired", event.group)
+                self._wire_log(logging.DEBUG, now, "Group %s expired", event.group)
                 self.state_dirty = True
             elif isinstance(event, QueryIgnored):
                 log.debug("Ignored a query from %s: %s (hosts would not answer it)", event.source, event.reason)
@@ -283,16 +339,16 @@ class Daemon:
                 log.info("Address of %s changed: %s -> %s", self.interface, event.old, event.new)
                 self.state_dirty = True
 
-    def _role_changed(self, event: RoleChanged) -> None:
+    def _role_changed(self, event: RoleChanged, now: float) -> None:
         if event.reason == "lost":
-            log.warning("LOST to %s: its address is lower than ours (%s); now non-querier",
-                        event.querier, self.link.address)
+            self._wire_log(logging.WARNING, now, "LOST to %s: its address is lower than ours (%s); now non-querier",
+                           event.querier, self.link.address)
         elif event.previous is None:
-            log.warning("No querier with a lower address than ours (%s) remains: taking over as querier",
-                        self.link.address)
+            self._wire_log(logging.WARNING, now, "No querier with a lower address than ours (%s) remains: "
+                           "taking over as querier", self.link.address)
         else:
-            log.warning("No query from %s for %.1f s (timeout %g s): taking over as querier",
-                        event.previous, event.silent_for, self.querier.timeout)
+            self._wire_log(logging.WARNING, now, "No query from %s for %.1f s (timeout %g s): taking over as querier",
+                           event.previous, event.silent_for, self.querier.timeout)
 
     def on_rx(self, now: float) -> None:
         for _count in range(RX_BATCH):
@@ -312,7 +368,8 @@ class Daemon:
                 self.malformed += 1
                 if now - self._last_malformed_log >= 10.0:
                     self._last_malformed_log = now
-                    log.debug("Dropped malformed IGMP (%s); %d so far", packet.reason, self.malformed)
+                    self._wire_log(logging.DEBUG, now, "Dropped malformed IGMP (%s); %d so far", packet.reason,
+                                   self.malformed)
                 continue
             self._apply(self.querier.handle_packet(packet, now, own=outgoing), now)
 
@@ -355,7 +412,7 @@ class Daemon:
         return min(candidates)
 
     def run(self) -> int:
-        self._install_signals()
+        self.install_signals()
         self._open_netlink()
         now = self.clock()
         self.check_link(now)
@@ -373,6 +430,12 @@ class Daemon:
             now = self.clock()
             if self.stopping:
                 break
+            if self._reload_requested:
+                self._reload_requested = False
+                self.reload(now)
+            if self._status_requested:
+                self._status_requested = False
+                log.info("%s", self.status_line(now))
             if (self.retry_at is not None and now >= self.retry_at) or now >= self.link_check_at:
                 self.check_link(now)
             self._apply(self.querier.tick(now), now)
@@ -382,6 +445,31 @@ class Daemon:
                 self.write_state(now)
         self.shutdown()
         return EXIT_OK
+
+    def reload(self, now: float) -> None:
+        """SIGHUP: re-read the link, reopen both sockets, rewrite the state file. The querier's
+        role and schedule carry on as they were (no startup burst, no election)."""
+        log.info("SIGHUP: re-checking %s, reopening its sockets and rewriting %s", self.interface, self.state_path)
+        self._close("rx")
+        self._close("tx")
+        self.retry_at = None
+        self.backoff = BACKOFF_MIN
+        self.check_link(now)
+        self.write_state(now)
+
+    def status_line(self, now: float) -> str:
+        """SIGUSR1: everything the state file says about the election and the counters, in one line."""
+        q = self.querier
+        uptime = int(now - self.started)
+        link = "up" if self.link.up else ("down" if self.link.exists else "absent")
+        return ("Status on %s: %s, querier %s, our address %s, link %s; queries sent %d, heard %d, ignored %d; "
+                "elections won %d, lost %d; takeovers %d; role changes %d; groups %d (overflow %d); "
+                "malformed packets dropped %d; send errors %d; log lines suppressed %d; uptime %dh%02dm%02ds"
+                % (self.interface, q.role, q.elected(now) or "none", self.link.address or "none", link,
+                   q.queries_sent, q.queries_heard, q.queries_ignored, q.elections_won, q.elections_lost,
+                   q.takeovers, q.role_changes, len(q.groups), q.groups.dropped, self.malformed,
+                   self.send_errors, self.log_limit.suppressed_total, uptime // 3600, uptime // 60 % 60,
+                   uptime % 60))
 
     def _drain_wake(self) -> None:
         try:
@@ -403,6 +491,9 @@ class Daemon:
             os.unlink(self.state_path)
         except OSError:
             pass
+        if self.lock_fd is not None:  # released only now: a successor never sees our state file go
+            instance.release(self.lock_fd, self.config.state_dir, self.interface)
+            self.lock_fd = None
 
 
 def banner(daemon: Daemon) -> None:

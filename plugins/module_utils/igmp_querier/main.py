@@ -46,6 +46,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging(config.verbose)
     log = logging.getLogger("igmp_querier")
     daemon = Daemon(config)
+    daemon.install_signals()
     try:
         daemon.preflight()
     except ConfigurationError as exc:
@@ -60,6 +61,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except PermissionError:
         log.error("%s", CAP_MESSAGE)
         return EXIT_NOPERM
+    except OSError as exc:  # e.g. no descriptors or memory left for a socket: one line, no traceback
+        log.error("Stopping on %s: %s", config.interface, exc)
+        return EXIT_CONFIG
 
 
 if __name__ == "__main__":

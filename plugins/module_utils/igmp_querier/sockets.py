@@ -4,7 +4,9 @@
 """The querier's sockets, all stdlib.
 
 - send: a raw ``IPPROTO_IGMP`` socket with TTL 1, ToS 0xc0 and the Router Alert option, bound
-  to the interface and its address (the source of our queries);
+  to the interface and its address (the source of our queries). With IP_RECVERR, a query that
+  the egress queue drops fails with ENOBUFS instead of vanishing (raw sockets report local
+  drops only then), so only queries that left are counted as sent;
 - receive: an ``AF_PACKET`` socket on the interface with a BPF filter for IP protocol 2 and
   all-multicast membership. A raw IGMP socket would not do: the IP stack drops IGMPv2 reports
   for groups this host has not joined before raw delivery, and we want the whole group table;
@@ -30,6 +32,7 @@ PACKET_MR_ALLMULTI = 2
 PACKET_OUTGOING = 4
 SO_ATTACH_FILTER = 26
 SO_BINDTODEVICE = 25
+IP_RECVERR = 11  # Linux; not in every Python's socket module
 RECEIVE_BUFFER = 1 << 20
 
 NETLINK_ROUTE = 0
@@ -105,6 +108,7 @@ def open_sender(interface: str, ifindex: int, source: str) -> socket.socket:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, TOS_INTERNETWORK_CONTROL)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+        sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)  # qdisc drops -> ENOBUFS (see above)
         mreqn = struct.pack("4s4si", socket.inet_aton("0.0.0.0"), socket.inet_aton(source), ifindex)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, mreqn)
         sock.bind((source, 0))

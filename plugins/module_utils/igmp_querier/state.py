@@ -132,20 +132,43 @@ def build(querier, *, interface: str, address: Optional[str], link: str, pid: in
 
 
 def write(path: str, document: Dict[str, Any]) -> None:
-    """Replace ``path`` atomically with ``document`` (mode 0644)."""
+    """Replace ``path`` atomically with ``document`` (mode 0644).
+
+    Safe in a directory that others can write: the temp file is created with O_EXCL|O_NOFOLLOW
+    (mkstemp), written and chmodded through its descriptor only, and the final rename replaces
+    whatever sits at ``path`` (a symlink included) without following it. Nothing here resolves a
+    name that someone else could have swapped for a link to another file.
+    """
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(json.dumps(document, indent=1, sort_keys=True) + "\n")  # one write() call
-        os.chmod(tmp, 0o644)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o644)
         os.replace(tmp, path)
     except BaseException:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp)  # removes a link planted under our temp name, never its target
         except OSError:
             pass
         raise
+
+
+#: Mode of a state directory the daemon creates (igmp_status, often another user, reads it).
+STATE_DIR_MODE = 0o755
+
+
+def make_state_dir(path: str) -> None:
+    """Create ``path`` (and missing parents) mode 0755 whatever the umask; leave an existing
+    directory as it is. Raises OSError."""
+    if os.path.isdir(path):
+        return
+    old = os.umask(0o022)  # single-threaded at start-up: the process umask is ours to borrow
+    try:
+        os.makedirs(path, mode=STATE_DIR_MODE, exist_ok=True)
+    finally:
+        os.umask(old)
 
 
 def validate(document: Any) -> Dict[str, Any]:

@@ -275,6 +275,7 @@ def test_rendered_unit_keeps_its_hardening(role_run):
     for forbidden in ("PrivateNetwork", "NetworkNamespacePath", "PrivateUsers"):
         assert forbidden not in settings, forbidden
     assert "--interface %I --state-dir %t/igmp-querier/%I $IGMP_QUERIER_OPTIONS" in settings["ExecStart"]
+    assert settings.get("ExecReload") == "/bin/kill -HUP $MAINPID"  # systemctl reload: SIGHUP, no restart
     # No device units without udev (containers); none here unless this machine runs udev.
     assert ("sys-subsystem-net-devices-%i.device" in unit) == os.path.exists("/run/udev/control")
 
