@@ -323,18 +323,19 @@ class Daemon:
                 self._wire_log(logging.DEBUG, now, "Group %s expired", event.group)
                 self.state_dirty = True
             elif isinstance(event, QueryIgnored):
-                log.debug("Ignored a query from %s: %s (hosts would not answer it)", event.source, event.reason)
+                self._wire_log(logging.DEBUG, now, "Ignored a query from %s: %s (hosts would not answer it)",
+                               event.source, event.reason)
             elif isinstance(event, TimeoutClamped):
-                log.warning("Querier %s advertises timers implying a %g s takeover timeout; the switches forget "
-                            "memberships after --snooping-timeout %g s, so %g s is used", event.source,
-                            event.advertised, self.querier.timers.snooping_timeout, event.cap)
+                self._wire_log(logging.WARNING, now, "Querier %s advertises timers implying a %g s takeover timeout; "
+                               "the switches forget memberships after --snooping-timeout %g s, so %g s is used",
+                               event.source, event.advertised, self.querier.timers.snooping_timeout, event.cap)
             elif isinstance(event, GroupTableFull):
-                log.warning("Group table of %s is full (%d groups): %d reports for new groups refused so far "
-                            "(leaves still get their group-specific queries)", self.interface,
-                            len(self.querier.groups), event.refused)
+                self._wire_log(logging.WARNING, now, "Group table of %s is full (%d groups): %d reports for new groups "
+                               "refused so far (leaves still get their group-specific queries)", self.interface,
+                               len(self.querier.groups), event.refused)
             elif isinstance(event, LeaveNotQueried):
-                log.warning("Group-specific query schedule of %s is full: leave for %s not queried "
-                            "(%d so far)", self.interface, event.group, event.dropped)
+                self._wire_log(logging.WARNING, now, "Group-specific query schedule of %s is full: leave for %s not "
+                               "queried (%d so far)", self.interface, event.group, event.dropped)
             elif isinstance(event, AddressChanged):
                 log.info("Address of %s changed: %s -> %s", self.interface, event.old, event.new)
                 self.state_dirty = True
