@@ -57,7 +57,7 @@ def timed(q: Querier, packets, start: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sources", type=int, default=10000)
     n = parser.parse_args().sources
     q = Querier(Timers(query_interval=125.0, igmp_version=3), OWN)

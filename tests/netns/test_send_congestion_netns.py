@@ -54,7 +54,7 @@ class Burst:
 
     def _run(self):
         while not self._stop.wait(0.002):
-            for _ in range(2):
+            for _round in range(2):
                 try:
                     self.sock.sendto(BURST_PAYLOAD, ("239.9.9.9", 9))
                     self.sent += 1

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Deque, Dict, List, NamedTuple, Optional, Tuple
+from typing import Deque, List, NamedTuple, Optional, Tuple
 
 from .codec import (
     ALLOW_NEW_SOURCES,
@@ -36,7 +36,6 @@ from .codec import (
     Report,
     V3Report,
     ip_key,
-    is_link_local_group,
     query_defect,
 )
 from .config import Timers, rfc_timeout

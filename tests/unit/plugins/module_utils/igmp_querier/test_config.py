@@ -132,8 +132,8 @@ INVALID = [
     (["--snooping-timeout", "0"], "--snooping-timeout", "greater than 0 and at most 8094720 seconds"),
     (["--snooping-timeout", "nan"], "--snooping-timeout", "greater than 0 and at most 8094720 seconds"),
     (["--snooping-timeout", "1e9"], "--snooping-timeout", "got 1000000000"),
-    (["-q", "250"], "--snooping-timeout", "--query-interval (250 s) + --max-response-time (10 s) must be less than "
-                                        "--snooping-timeout (260 s)"),
+    (["-q", "250"], "--snooping-timeout",
+     "--query-interval (250 s) + --max-response-time (10 s) must be less than --snooping-timeout (260 s)"),
     (["-q", "30", "--snooping-timeout", "40"], "--snooping-timeout", "(30 s) + --max-response-time (10 s)"),
     (["-t", "250"], "--timeout", "at most --snooping-timeout - --max-response-time - 1 s = 249 s"),
     (["-t", "200", "--snooping-timeout", "120"], "--timeout", "= 109 s"),

@@ -25,7 +25,6 @@ from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.electi
     RoleChanged,
     SendQuery,
     GroupTableFull,
-    TimeoutClamped,
     VersionMismatch,
 )
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.groups import Membership

@@ -13,7 +13,6 @@ from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.electi
     QUERIER,
     GroupJoined,
     GroupTableFull,
-    Querier,
     QueryIgnored,
     RoleChanged,
     SendQuery,

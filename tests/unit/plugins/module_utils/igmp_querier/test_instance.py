@@ -109,7 +109,7 @@ def test_acquire_and_release_in_a_loop_never_let_two_processes_hold_it(tmp_path)
     process lock the removed file while another locks its successor)."""
     marker = str(tmp_path / "inside")
     children = []
-    for _ in range(4):
+    for _round in range(4):
         pid = os.fork()
         if pid == 0:
             code = 0

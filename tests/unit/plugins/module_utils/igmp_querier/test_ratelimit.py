@@ -32,7 +32,7 @@ def most_in_any_window(times, window=WINDOW):
 
 def test_budget_at_one_instant_then_nothing():
     limiter = LogLimiter()
-    assert [limiter.admit(5.0) for _ in range(BUDGET)] == [0] * BUDGET
+    assert [limiter.admit(5.0) for _line in range(BUDGET)] == [0] * BUDGET
     assert limiter.admit(5.0) is None
     assert limiter.admit(5.0 + WINDOW - 0.001) is None
     assert limiter.suppressed == 2
@@ -49,7 +49,7 @@ def test_steady_flood_never_exceeds_the_budget_in_any_window():
 
 def test_the_next_line_written_says_how_many_were_suppressed():
     limiter = LogLimiter()
-    for _ in range(BUDGET + 7):
+    for _line in range(BUDGET + 7):
         limiter.admit(100.0)
     assert limiter.admit(100.0 + WINDOW) == 7
     assert limiter.admit(100.0 + WINDOW) == 0  # the count was reported once

@@ -148,7 +148,7 @@ def test_symlink_or_hard_link_at_other_names_is_left_alone(workdir):
     for name in (".eth0.json.", ".eth0.json.tmp", "eth0.json.tmp", ".eth0.json.x"):
         os.symlink(victim, os.path.join(directory, name))
     os.link(victim, os.path.join(directory, ".eth0.json.hard"))
-    for _ in range(50):
+    for _round in range(50):
         state.write(os.path.join(directory, "eth0.json"), DOC)
     assert_untouched(victim)
 
@@ -177,7 +177,7 @@ def _race(directory, victim, writes):
     thread = threading.Thread(target=attacker, daemon=True)
     thread.start()
     try:
-        for _ in range(writes):
+        for _write in range(writes):
             try:
                 state.write(path, DOC)
             except OSError:
