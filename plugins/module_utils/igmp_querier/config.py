@@ -77,6 +77,7 @@ class Config(NamedTuple):
     timers: Timers
     state_dir: str = DEFAULT_STATE_DIR
     verbose: bool = False
+    metrics_file: Optional[str] = None
 
 
 class UsageError(Exception):
@@ -114,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--igmp-version", type=int, choices=(2, 3), default=2, help="IGMP version of the queries sent (default: 2)")
     add("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR",
         help="Directory for the live state file <DIR>/<interface>.json (default: %s)" % DEFAULT_STATE_DIR)
+    add("--metrics-file", default=None, metavar="PATH",
+        help="Also write Prometheus metrics (node_exporter textfile format, e.g. "
+        "/var/lib/prometheus/node-exporter/igmp-querier-eth0.prom) at each state write")
     add("-v", "--verbose", action="store_true", help="Log every query sent and heard")
     add("--version", action="version", version="%(prog)s " + __version__)
     return parser
@@ -156,6 +160,10 @@ def validate(args: argparse.Namespace) -> Config:
     name = args.interface
     _check(0 < len(name) < 16 and "/" not in name and not name.isspace(),
            "--interface must be a Linux interface name (1..15 characters, no '/'), got %r" % name)
+    metrics = args.metrics_file
+    if metrics is not None:
+        _check(bool(metrics) and "\0" not in metrics and not metrics.endswith("/"),
+               "--metrics-file must be a file path, got %r" % metrics)
     timers = Timers(
         query_interval=qi,
         max_response_time=tenths / 10.0,
@@ -165,7 +173,8 @@ def validate(args: argparse.Namespace) -> Config:
         timeout=args.timeout,
         igmp_version=args.igmp_version,
     )
-    return Config(interface=name, timers=timers, state_dir=args.state_dir, verbose=args.verbose)
+    return Config(interface=name, timers=timers, state_dir=args.state_dir, verbose=args.verbose,
+                  metrics_file=metrics)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> Config:

@@ -22,7 +22,7 @@ import socket
 import time
 from typing import Callable, Optional
 
-from . import __version__, netif, sockets
+from . import __version__, metrics, netif, sockets
 from . import state as statefile
 from .codec import (
     ALL_HOSTS,
@@ -86,6 +86,7 @@ class Daemon:
         self.querier = Querier(config.timers)
         self.malformed = 0
         self.send_errors = 0
+        self.versions_heard = {}  # IGMP version -> last time a query of it was heard (monotonic)
         self.started_wall = wall()
         self.started = clock()
         self.link = netif.LinkState(False, False, 0, None)
@@ -105,6 +106,7 @@ class Daemon:
         self._wake_w.setblocking(False)
         self._last_malformed_log = float("-inf")
         self._last_state_error = float("-inf")
+        self._last_metrics_error = float("-inf")
 
     # --- set-up ---------------------------------------------------------------------
     def preflight(self) -> None:
@@ -243,6 +245,7 @@ class Daemon:
             if isinstance(event, SendQuery):
                 self._send(event, now)
             elif isinstance(event, QueryHeard):
+                self.versions_heard[event.query.version] = now
                 log.debug("Heard %s from %s", describe(event.query), event.source)
             elif isinstance(event, RoleChanged):
                 self._role_changed(event)
@@ -311,7 +314,15 @@ class Daemon:
             self.querier, interface=self.interface, address=self.link.address, link=link,
             pid=os.getpid(), version=__version__, started=self.started_wall,
             malformed=self.malformed, now_mono=now, now_wall=self.wall(), send_errors=self.send_errors,
+            versions_heard=self.versions_heard,
         )
+        if self.config.metrics_file:
+            try:
+                metrics.write(self.config.metrics_file, metrics.render(document, document["updated"]))
+            except OSError as exc:
+                if now - self._last_metrics_error >= 60.0:
+                    self._last_metrics_error = now
+                    log.warning("Cannot write metrics file %s: %s", self.config.metrics_file, exc)
         try:
             statefile.write(self.state_path, document)
         except OSError as exc:
@@ -382,10 +393,12 @@ class Daemon:
                  q.takeovers, self.malformed, uptime // 3600, uptime // 60 % 60, uptime % 60)
         for which in ("rx", "tx", "netlink"):
             self._close(which)
-        try:
-            os.unlink(self.state_path)
-        except OSError:
-            pass
+        for path in (self.state_path, self.config.metrics_file):  # a stopped daemon exports nothing
+            try:
+                if path:
+                    os.unlink(path)
+            except OSError:
+                pass
 
 
 def banner(daemon: Daemon) -> None:
