@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="IGMP querier daemon (RFC 2236 / RFC 3376): sends General Queries so that "
         "IGMP-snooping switches keep multicast memberships, and elects one querier per LAN "
         "(lowest IPv4 address wins).",
+        epilog="Status of the instances on this host: %s status [IFACE] [--json] "
+        "(exit 0 ok, 1 warning, 2 critical, 3 nothing to judge; see %s status --help)." % (PROG, PROG),
     )
     add = parser.add_argument
     add("-i", "--interface", required=True, help="Network interface to bind to (e.g. eth0, enp1s0, br0)")
