@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("-i", "--interface", required=True, help="Network interface to bind to (e.g. eth0, enp1s0, br0)")
     add("-q", "--query-interval", type=float, default=DEFAULT_QUERY_INTERVAL, metavar="SECONDS",
-        help="Seconds between General Queries (default: 60; %g..%g)" % (MIN_QUERY_INTERVAL, MAX_QUERY_INTERVAL))
+        help="Seconds between General Queries (default: 60; %s..%s)" % (human(MIN_QUERY_INTERVAL), human(MAX_QUERY_INTERVAL)))
     add("-t", "--timeout", type=float, default=None, metavar="SECONDS",
         help="Other Querier Present Interval: seconds without queries from the elected querier "
         "before taking over (default: robustness x query interval + max response / 2)")
@@ -125,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def human(value: float) -> str:
+    """A number for messages: 8094720, 25.5, 0.25 (never 8.09472e+06)."""
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return "%g" % value
+    if value == int(value):
+        return "%d" % value
+    return ("%.10f" % value).rstrip("0").rstrip(".")
+
+
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise UsageError(message)
@@ -134,18 +143,18 @@ def validate(args: argparse.Namespace) -> Config:
     """Turn parsed arguments into a :class:`Config`, or raise :class:`UsageError`."""
     qi = args.query_interval
     _check(MIN_QUERY_INTERVAL <= qi <= MAX_QUERY_INTERVAL,
-           "--query-interval must be %g..%g seconds, got %g" % (MIN_QUERY_INTERVAL, MAX_QUERY_INTERVAL, qi))
+           "--query-interval must be %s..%s seconds, got %s" % (human(MIN_QUERY_INTERVAL), human(MAX_QUERY_INTERVAL), human(qi)))
     mrt = args.max_response_time
     limit = MAX_V2_RESPONSE_TENTHS if args.igmp_version == 2 else MAX_FLOAT_CODE_VALUE
     _check(math.isfinite(mrt),  # nan/inf would raise in int(round()) below
-           "--max-response-time must be 0.1..%g seconds for IGMPv%d, got %g" % (limit / 10.0, args.igmp_version, mrt))
+           "--max-response-time must be 0.1..%s seconds for IGMPv%d, got %s" % (human(limit / 10.0), args.igmp_version, human(mrt)))
     tenths = int(round(mrt * 10))
     _check(1 <= tenths <= limit,
-           "--max-response-time must be 0.1..%g seconds for IGMPv%d, got %g" % (limit / 10.0, args.igmp_version, mrt))
+           "--max-response-time must be 0.1..%s seconds for IGMPv%d, got %s" % (human(limit / 10.0), args.igmp_version, human(mrt)))
     _check(abs(tenths - mrt * 10) < 1e-6,
-           "--max-response-time has 0.1 s resolution, got %g" % mrt)
+           "--max-response-time has 0.1 s resolution, got %s" % human(mrt))
     _check(mrt < qi,
-           "--max-response-time must be less than --query-interval (%g s), got %g" % (qi, mrt))
+           "--max-response-time must be less than --query-interval (%s s), got %s" % (human(qi), human(mrt)))
     _check(1 <= args.robustness <= MAX_ROBUSTNESS,
            "--robustness must be 1..%d, got %d" % (MAX_ROBUSTNESS, args.robustness))
     if args.startup_query_count is not None:
@@ -153,12 +162,12 @@ def validate(args: argparse.Namespace) -> Config:
                "--startup-query-count must be 1..%d, got %d" % (MAX_ROBUSTNESS, args.startup_query_count))
     if args.startup_query_interval is not None:
         _check(0.1 <= args.startup_query_interval <= qi,
-               "--startup-query-interval must be 0.1..%g seconds (the query interval), got %g"
-               % (qi, args.startup_query_interval))
+               "--startup-query-interval must be 0.1..%s seconds (the query interval), got %s"
+               % (human(qi), human(args.startup_query_interval)))
     if args.timeout is not None:
         _check(qi < args.timeout <= MAX_TIMEOUT,
-               "--timeout must be greater than --query-interval (%g s) and at most %g, got %g"
-               % (qi, MAX_TIMEOUT, args.timeout))
+               "--timeout must be greater than --query-interval (%s s) and at most %s, got %s"
+               % (human(qi), human(MAX_TIMEOUT), human(args.timeout)))
     name = args.interface
     _check(0 < len(name) < 16 and "/" not in name and not name.isspace(),
            "--interface must be a Linux interface name (1..15 characters, no '/'), got %r" % name)

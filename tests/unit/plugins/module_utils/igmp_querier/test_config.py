@@ -110,7 +110,7 @@ INVALID = [
     (["--startup-query-interval", "nan"], "--startup-query-interval", "0.1..60 seconds"),
     (["-t", "60"], "--timeout", "greater than --query-interval (60 s)"),
     (["-q", "30", "-t", "20"], "--timeout", "greater than --query-interval (30 s)"),
-    (["-t", "1e9"], "--timeout", "at most 8.09472e+06"),
+    (["-t", "1e9"], "--timeout", "at most 8094720, got 1000000000"),
     (["-t", "nan"], "--timeout", "greater than --query-interval (60 s)"),
     (["-i", ""], "--interface", "1..15 characters"),
     (["-i", "a" * 16], "--interface", "1..15 characters"),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, health, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, health, state
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.groups import MAX_GROUPS
@@ -218,3 +218,9 @@ def test_thresholds():
                                          (20.0, "20"), (0.05, "0.1"), (123.4, "123")])
 def test_numbers_print_humanly(value, text):
     assert health.fmt(value) == text
+
+
+@pytest.mark.parametrize("value, text", [(8094720.0, "8094720"), (25.5, "25.5"), (0.25, "0.25"), (1e10, "10000000000"),
+                                         (0.0001, "0.0001"), (float("nan"), "nan"), (3174.4, "3174.4")])
+def test_config_messages_print_numbers_humanly(value, text):
+    assert config.human(value) == text
