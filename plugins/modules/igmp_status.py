@@ -63,8 +63,9 @@ options:
     description:
       - Fail the host when the health of an instance is this level or worse. V(never) only reports.
       - V(critical) is reached when the daemon is not running, its state file is stale or
-        unreadable, no query was sent or heard for longer than the takeover timeout, or the elected
-        querier is 0.0.0.0 or not among O(queriers).
+        unreadable, no query was sent or heard for longer than the takeover timeout, the elected
+        querier is 0.0.0.0 or not among O(queriers), or (with O(listen)) two queriers are heard
+        querying at once.
       - V(warning) adds a unit that is not enabled, a link that is down, mixed IGMP versions on
         the LAN, role flapping, a full group table and send errors.
     type: str
@@ -379,7 +380,7 @@ interfaces:
       description:
         - Why the health is not V(ok), worst first. Codes (level) - V(not_installed),
           V(not_running), V(no_state), V(state_unreadable), V(stale), V(no_querier),
-          V(foreign_querier), V(querier_unspecified) (critical); V(not_enabled), V(link_down),
+          V(foreign_querier), V(querier_unspecified), V(two_queriers) (critical); V(not_enabled), V(link_down),
           V(mixed_versions), V(flapping), V(groups_full), V(send_errors) (warning).
       type: list
       elements: dict
@@ -628,7 +629,7 @@ def judge(entry, document, now, active_state, ours, named):
     verdict = health.judge(
         document, now, installed=entry["installed"], active=(active_state == "active") if loaded else None,
         enabled=entry["enabled"] if loaded else None, state_error=entry["state_error"], ours=ours,
-        process_alive=status.process_alive(document.get("pid")) if document else None)
+        process_alive=status.process_alive(document.get("pid")) if document else None, heard=entry["heard"])
     return {"health": verdict["health"], "health_reasons": verdict["reasons"]}
 
 

@@ -23,6 +23,10 @@ Rules, in the order they are checked (code: level):
 - ``foreign_querier``: critical. The elected querier is not one of ours (only judged when the
   caller names our queriers' addresses).
 - ``querier_unspecified``: critical. The elected querier is 0.0.0.0.
+- ``two_queriers``: critical. A capture on the wire (``heard``, igmp_status ``listen``) heard
+  General Queries from two or more sources within the last query interval of the capture: a
+  querier that does not hear the other keeps querying (listen for more than two query intervals,
+  so that a daemon's startup queries before it backs off do not count).
 - ``mixed_versions``: warning. A query of another IGMP version than ours was heard within the
   older-version timeout (robustness x query interval + max response): hosts fall back to the
   oldest version heard (RFC 3376 s.7.3.1).
@@ -63,6 +67,7 @@ RULES = {
     "no_querier": CRITICAL,
     "foreign_querier": CRITICAL,
     "querier_unspecified": CRITICAL,
+    "two_queriers": CRITICAL,
     "mixed_versions": WARNING,
     "flapping": WARNING,
     "groups_full": WARNING,
@@ -111,12 +116,14 @@ def _timeout(document: Dict[str, Any], interval: float) -> float:
 
 def judge(document: Optional[Dict[str, Any]], now: float, *, installed: bool = True,
           active: Optional[bool] = None, enabled: Optional[bool] = None, process_alive: Optional[bool] = None,
-          state_error: Optional[str] = None, ours: Optional[Iterable[str]] = None) -> Dict[str, Any]:
+          state_error: Optional[str] = None, ours: Optional[Iterable[str]] = None,
+          heard: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     """The verdict on one interface: ``{"health": ok|warning|critical, "reasons": [...]}``.
 
     ``active``/``enabled``: systemd's word on the unit, None where there is no systemd or no
     unit. ``process_alive``: whether the state file's PID exists, None when not checked.
     ``ours``: the addresses of our queriers on the LAN; None skips the foreign-querier rule.
+    ``heard``: queriers heard on the wire (:meth:`observe.Observer.queriers`), or None.
     ``now``: wall clock. Each reason is ``{"code", "level", "msg"}``, worst first.
     """
     reasons: List[Dict[str, str]] = []
@@ -172,6 +179,13 @@ def judge(document: Optional[Dict[str, Any]], now: float, *, installed: bool = T
         add("querier_unspecified", "elected querier is 0.0.0.0 (not a valid querier address)")
     elif ours is not None and isinstance(elected, str) and elected not in set(ours):
         add("foreign_querier", "elected querier %s is not one of ours" % elected)
+
+    if isinstance(heard, list):
+        recent = sorted({str(q.get("source")) for q in heard
+                         if isinstance(q, dict) and q.get("source") not in (None, "0.0.0.0") and _count(q.get("general"))
+                         and _number(q.get("last_seen_age")) is not None and q["last_seen_age"] <= interval + 1.0})
+        if len(recent) >= 2:
+            add("two_queriers", "%d queriers heard on the wire at once: %s" % (len(recent), ", ".join(recent)))
 
     versions = document.get("versions_heard")
     our_version = document.get("igmp_version")

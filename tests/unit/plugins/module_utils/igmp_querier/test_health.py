@@ -224,3 +224,20 @@ def test_numbers_print_humanly(value, text):
                                          (0.0001, "0.0001"), (float("nan"), "nan"), (3174.4, "3174.4")])
 def test_config_messages_print_numbers_humanly(value, text):
     assert config.human(value) == text
+
+
+def heard(source, general=3, age=0.5):
+    return {"source": source, "general": general, "last_seen_age": age, "count": general}
+
+
+def test_two_queriers_heard_on_the_wire_at_once_are_critical():
+    document = doc(querier(), 1001.0)
+    verdict = health.judge(document, at(1001.0), heard=[heard(LOWER), heard(ME)])
+    assert codes(verdict) == ["two_queriers"] and verdict["health"] == "critical"
+    assert "2 queriers heard on the wire at once: 10.0.0.10, 10.0.0.9" in verdict["reasons"][0]["msg"]
+    # One that backed off more than a query interval before the capture ended does not count,
+    # nor do a switch's proxy queries or sources that sent no General Query.
+    assert health.judge(document, at(1001.0), heard=[heard(LOWER, age=11.5), heard(ME)])["health"] == "ok"
+    assert health.judge(document, at(1001.0), heard=[heard("0.0.0.0"), heard(ME)])["health"] == "ok"
+    assert health.judge(document, at(1001.0), heard=[heard(LOWER, general=0), heard(ME)])["health"] == "ok"
+    assert health.judge(document, at(1001.0), heard=[{"source": None}, "x", heard(ME)])["health"] == "ok"
