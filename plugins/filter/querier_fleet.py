@@ -59,6 +59,13 @@ def querier_rows(result, host, facts=None):
     return rows or [{"host": host, "interface": None}]  # reported, and has no instance
 
 
+def _ip_key(address):
+    try:
+        return (0, int(ipaddress.IPv4Address(address)))
+    except ValueError:
+        return (1, 0)
+
+
 def _num(value):
     try:
         return "%.0f" % float(value)
@@ -77,7 +84,7 @@ def querier_fleet(rows, hosts=None):
     lines, problems = [], []
     for lan in sorted(lans):
         members = sorted(lans[lan], key=lambda r: (str(r.get("host")), str(r.get("interface"))))
-        owners = [r for r in members if r.get("role") == "querier"]
+        owners = sorted((r for r in members if r.get("role") == "querier"), key=lambda r: _ip_key(r.get("address")))
         seen = sorted({r["querier"] for r in members if r.get("querier")})
         ours = {r.get("address") for r in members if r.get("address")}
         if len(owners) == 1 and seen == [owners[0].get("address")]:

@@ -69,7 +69,7 @@ def test_two_queriers_on_one_lan_fail():
     verdict = fleet(("q9", result(("eth0", document(A), unit("active"))), FACTS),
                     ("q10", result(("eth0", document(B), unit("active"))), FACTS))
     assert verdict["failed"] is True
-    assert verdict["lines"][0] == "LAN 10.0.0.0/24: 2 QUERIERS: 10.0.0.10 (q10 eth0), 10.0.0.9 (q9 eth0)"
+    assert verdict["lines"][0] == "LAN 10.0.0.0/24: 2 QUERIERS: 10.0.0.9 (q9 eth0), 10.0.0.10 (q10 eth0)"
 
 
 def test_lans_are_judged_apart():
@@ -164,7 +164,7 @@ def test_status_playbook_passes_on_a_healthy_lan_and_fails_after_its_table_other
                                        "q10": document("127.0.0.10", interface="lo"),
                                        "q11": document("127.0.0.11", lower="127.0.0.9", age=200.0, interface="lo")})
     assert bad.returncode == 2, bad.stdout[-3000:]
-    table = bad.stdout.index("LAN 127.0.0.0/8: 2 QUERIERS: 127.0.0.10 (q10 lo), 127.0.0.9 (q9 lo)")
+    table = bad.stdout.index("LAN 127.0.0.0/8: 2 QUERIERS: 127.0.0.9 (q9 lo), 127.0.0.10 (q10 lo)")
     assert bad.stdout.index("<- state STALE (2") > table  # the table says what is wrong where
     assert bad.stdout.index("q11 lo: state STALE (2") > bad.stdout.index("<- state STALE (2")  # then it fails
     assert "Fail unless every LAN has one querier" in bad.stdout[table:]
