@@ -413,19 +413,9 @@ ENABLED_LIKE = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias
 SHOW_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
 
 
-def escape_instance(interface):
-    """What ``systemd-escape`` makes of an interface name (``br-lan`` -> ``br\\x2dlan``)."""
-    out = []
-    for index, char in enumerate(interface):
-        if (char.isalnum() and char.isascii()) or char in ":_" or (char == "." and index > 0):
-            out.append(char)
-        else:
-            out.append("".join("\\x%02x" % octet for octet in char.encode("utf-8")))
-    return "".join(out)
-
-
 def unit_name(interface):
-    return "%s%s.service" % (UNIT_TEMPLATE, escape_instance(interface))
+    """``igmp-querier@IFACE.service``, escaped as ``systemd-escape`` does (one implementation, in status.py)."""
+    return status.unit_name(interface)
 
 
 def unescape_instance(instance):
