@@ -109,7 +109,7 @@ EXAMPLES = r"""
 - name: Fail the host when a querier instance is unhealthy
   multicast.igmp.igmp_status:
     fail_on: critical
-    queriers: "{{ groups['igmp_queriers'] | map('extract', hostvars, ['ansible_host']) | list }}"
+    queriers: [192.168.1.10, 192.168.1.21, 192.168.1.30]  # our querier hosts on this LAN
 
 # Ad hoc, over a whole LAN:
 #   ansible all -m multicast.igmp.igmp_status
