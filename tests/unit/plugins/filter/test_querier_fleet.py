@@ -1,7 +1,6 @@
 """The fleet verdict (plugins/filter/querier_fleet.py) on real igmp_status results, and the status
 playbook run for real on localhost (hosts with their own state directories, connection local)."""
 
-import json
 import os
 import subprocess
 import sys
