@@ -17,7 +17,6 @@ MODULE_UTILS = os.path.dirname(os.path.dirname(os.path.abspath(main.__file__)))
 T = config.Timers(query_interval=10.0, max_response_time=1.0, robustness=2)
 ME, LOWER = "10.0.0.10", "10.0.0.9"
 NOW = 1700000000.0
-NO_SYSTEMD = staticmethod(lambda name: {"active": None, "enabled": None})
 
 
 def write(directory, interface, q, *, age=0.0, pid=None, per_instance=True):
@@ -45,7 +44,11 @@ def non_querier():
     return q
 
 
-def run(capsys, *argv, facts=NO_SYSTEMD.__func__):
+def no_systemd(name):
+    return {"active": None, "enabled": None}
+
+
+def run(capsys, *argv, facts=no_systemd):
     code = status.main(list(argv), now=NOW, facts=facts)
     out = capsys.readouterr()
     return code, out.out, out.err
