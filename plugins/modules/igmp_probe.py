@@ -76,7 +76,8 @@ options:
   interface:
     description:
       - With O(mode=send), the interface to send on (default, the routing table's choice).
-      - With O(mode=receive), the interface to join the group on.
+      - With O(mode=receive), the interface to join the group on (default, like O(mode=send) and
+        the C(querier) role, the interface of the default IPv4 route).
       - It must exist. Mutually exclusive with O(source).
     type: str
   source:
@@ -99,7 +100,8 @@ options:
         RV(other_probes)).
     type: str
 notes:
-  - Either O(interface) or O(source) is required with O(mode=receive).
+  - With O(mode=receive) and neither O(interface) nor O(source), the group is joined on the
+    interface of the default IPv4 route; without a default route the module fails and asks for one.
   - A host that receives its own probes (multicast loopback) counts them too.
   - RV(delay) compares the sender's clock with the receiver's; it is meaningful only when their
     clocks are synchronised.
@@ -488,6 +490,12 @@ def run_receive(module, params, result):
     count = params["count"]
     duration = DEFAULT_DURATION if params["duration"] is None else params["duration"]
     interface = params["interface"]
+    if interface is None and params["source"] is None:
+        interface = netif.default_route_interface()
+        if interface is None:
+            module.fail_json(msg="mode is receive, and this host has no IPv4 default route to pick an interface "
+                             "from: set interface or source", **result)
+        result["interface"] = interface
     if interface is not None and not netif.is_up(interface):
         module.warn("interface %s is down: no probe can arrive" % interface)
     stats = probe.ReceiveStats(params["probe_id"])
@@ -551,7 +559,6 @@ def main():
             probe_id=dict(type="str"),
         ),
         mutually_exclusive=[("interface", "source")],
-        required_if=[("mode", "receive", ("interface", "source"), True)],
         supports_check_mode=True,
     )
     params = module.params

@@ -20,6 +20,9 @@ description:
     the daemon is hung or dead).
   - With O(listen) above zero, also captures IGMP on the interfaces for that many seconds and
     reports every querier heard on the wire, ours or not.
+  - Judges the health of each instance (V(ok), V(warning) or V(critical), with reasons; see
+    RV(interfaces.health)) and, with O(fail_on), fails the host when one is that bad or worse, so
+    C(ansible all -m multicast.igmp.igmp_status -a fail_on=critical) is an alert check.
   - Never changes anything. A host without the daemon is not an error; it reports
     C(installed=false) in RV(interfaces).
 author:
@@ -56,6 +59,25 @@ options:
       - To see a querier's interval, listen for more than twice its query interval.
     type: float
     default: 0
+  fail_on:
+    description:
+      - Fail the host when the health of an instance is this level or worse. V(never) only reports.
+      - V(critical) is reached when the daemon is not running, its state file is stale or
+        unreadable, no query was sent or heard for longer than the takeover timeout, the elected
+        querier is 0.0.0.0 or not among O(queriers), or (with O(listen)) two queriers are heard
+        querying at once.
+      - V(warning) adds a unit that is not enabled, a link that is down, mixed IGMP versions on
+        the LAN, role flapping, a full group table and send errors.
+    type: str
+    choices: [never, warning, critical]
+    default: never
+  queriers:
+    description:
+      - The IPv4 addresses of the LAN's queriers that are ours (for example every host running
+        the C(querier) role on that LAN). An elected querier not in this list is V(critical).
+      - When omitted, a foreign querier is not judged.
+    type: list
+    elements: str
 notes:
   - The state file is written by the daemon; see the C(querier) role of this collection.
   - On a host where systemd is not running (for example a container without it), C(active) and
@@ -84,8 +106,14 @@ EXAMPLES = r"""
     that: igmp.interfaces | dict2items | selectattr('value.stale') | list | length == 0
     fail_msg: "{{ igmp.msg }}"
 
+- name: Fail the host when a querier instance is unhealthy
+  multicast.igmp.igmp_status:
+    fail_on: critical
+    queriers: [192.168.1.10, 192.168.1.21, 192.168.1.30]  # our querier hosts on this LAN
+
 # Ad hoc, over a whole LAN:
 #   ansible all -m multicast.igmp.igmp_status
+#   ansible all -m multicast.igmp.igmp_status -a fail_on=critical    # an alert check: fails on trouble
 #   ansible all -b -m multicast.igmp.igmp_status -a 'interface=eth0 listen=130'
 """
 
@@ -100,6 +128,12 @@ state_dir:
   returned: always
   type: str
   sample: /run/igmp-querier
+health:
+  description:
+    - The worst health of the instances (V(ok), V(warning) or V(critical)); V(ok) without any.
+  returned: always
+  type: str
+  sample: ok
 listened:
   description: Seconds the module captured IGMP (V(0) without O(listen)).
   returned: always
@@ -336,6 +370,21 @@ interfaces:
       description: With O(listen) above zero, what the capture on this interface saw in total; V(null) otherwise.
       type: dict
       sample: {seconds: 130.0, elected: 10.0.0.9, packets: 7, reports: 4, other: 0, malformed: 0, last_malformed: null, error: null}
+    health:
+      description:
+        - The health of the instance, V(ok), V(warning) or V(critical); V(null) for an interface
+          without an instance that O(interface) did not name.
+      type: str
+      sample: ok
+    health_reasons:
+      description:
+        - Why the health is not V(ok), worst first. Codes (level) - V(not_installed),
+          V(not_running), V(no_state), V(state_unreadable), V(stale), V(no_querier),
+          V(foreign_querier), V(querier_unspecified), V(two_queriers) (critical); V(not_enabled), V(link_down),
+          V(mixed_versions), V(flapping), V(groups_full), V(send_errors) (warning).
+      type: list
+      elements: dict
+      sample: [{code: stale, level: critical, msg: "state file not refreshed (age 200 s, limit 181 s): daemon hung or dead"}]
     msg:
       description: One line for humans.
       type: str
@@ -349,7 +398,8 @@ import select
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif, observe, sockets, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import (
+    health, netif, observe, sockets, state, status)
 
 UNIT_TEMPLATE = "igmp-querier@"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
@@ -357,24 +407,15 @@ UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/syste
 MAX_LISTEN = 600.0
 IFF_LOOPBACK = 0x8
 INTERFACE_NAME = re.compile(r"^[^/\s]{1,15}$")
+IPV4 = re.compile(r"^[0-9]{1,3}([.][0-9]{1,3}){3}$")
 ACTIVE_LIKE = ("active", "activating", "deactivating", "reloading", "failed", "refreshing")
 ENABLED_LIKE = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias", "indirect")
 SHOW_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
 
 
-def escape_instance(interface):
-    """What ``systemd-escape`` makes of an interface name (``br-lan`` -> ``br\\x2dlan``)."""
-    out = []
-    for index, char in enumerate(interface):
-        if (char.isalnum() and char.isascii()) or char in ":_" or (char == "." and index > 0):
-            out.append(char)
-        else:
-            out.append("".join("\\x%02x" % octet for octet in char.encode("utf-8")))
-    return "".join(out)
-
-
 def unit_name(interface):
-    return "%s%s.service" % (UNIT_TEMPLATE, escape_instance(interface))
+    """``igmp-querier@IFACE.service``, escaped as ``systemd-escape`` does (one implementation, in status.py)."""
+    return status.unit_name(interface)
 
 
 def unescape_instance(instance):
@@ -490,7 +531,7 @@ def _plural(count, word):
 
 
 def report(interface, now, document=None, state_file=None, state_error=None, unit=None, systemd_available=False,
-           files=(), exists=True, heard=None, listen=None):
+           files=(), exists=True, heard=None, listen=None, ours=None, named=False):
     """The entry of one interface: pure, from what was read (``now`` is the wall clock)."""
     entry = {
         "interface": interface,
@@ -566,7 +607,20 @@ def report(interface, now, document=None, state_file=None, state_error=None, uni
             "uptime": _age(now, doc["started"]),
         })
     entry["msg"] = summary(entry, active_state)
+    entry.update(judge(entry, document, now, active_state, ours, named))
     return entry
+
+
+def judge(entry, document, now, active_state, ours, named):
+    """health and health_reasons of one entry (health.py decides; systemd counts only for a loaded unit)."""
+    if not entry["installed"] and not named:
+        return {"health": None, "health_reasons": []}
+    loaded = active_state is not None
+    verdict = health.judge(
+        document, now, installed=entry["installed"], active=(active_state == "active") if loaded else None,
+        enabled=entry["enabled"] if loaded else None, state_error=entry["state_error"], ours=ours,
+        process_alive=status.process_alive(document.get("pid")) if document else None, heard=entry["heard"])
+    return {"health": verdict["health"], "health_reasons": verdict["reasons"]}
 
 
 def summary(entry, active_state=None):
@@ -694,6 +748,8 @@ def main():
             interface=dict(type="str"),
             state_dir=dict(type="path", default="/run/igmp-querier"),
             listen=dict(type="float", default=0.0),
+            fail_on=dict(type="str", default="never", choices=["never", "warning", "critical"]),
+            queriers=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -705,6 +761,10 @@ def main():
                          % interface)
     if not 0 <= listen <= MAX_LISTEN:
         module.fail_json(msg="listen must be 0..%g seconds, got %g" % (MAX_LISTEN, listen))
+    ours = module.params["queriers"]
+    for address in ours or []:
+        if not IPV4.match(address) or any(int(part) > 255 for part in address.split(".")):
+            module.fail_json(msg="queriers must list IPv4 addresses, got %r" % address)
 
     systemd = Systemd(module)
     found = state.discover(state_dir)
@@ -734,7 +794,7 @@ def main():
         entry = report(
             name, now, document=document, state_file=path, state_error=error, unit=systemd.show(name),
             systemd_available=systemd.available, files=unit_files(name), exists=bool(netif.index(name)),
-            heard=queriers, listen=counters,
+            heard=queriers, listen=counters, ours=ours, named=name == interface,
         )
         result[name] = entry
         if entry["stale"] or entry["state_error"]:
@@ -753,7 +813,14 @@ def main():
         state_dir=state_dir,
         listened=float(listen),
         systemd=dict(available=systemd.available, note=systemd.note),
+        health=health.worst(e["health"] for e in result.values() if e["health"] is not None),
     )
+    failing = [(name, e) for name, e in sorted(result.items())
+               if e["health"] is not None and health.at_least(e["health"], module.params["fail_on"])]
+    if failing:
+        output["msg"] = "".join("%s: health %s\n" % (name, health.summary({"health": e["health"], "reasons": e["health_reasons"]}))
+                                for name, e in failing) + output["msg"]
+        module.fail_json(**output)
     denied = sorted(name for name, (queriers, counters) in heard.items()
                     if queriers is None and "CAP_NET_RAW" in (counters.get("error") or ""))
     if denied:

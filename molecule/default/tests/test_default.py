@@ -135,3 +135,33 @@ def test_queries_on_the_wire_come_from_the_winner_only(addresses, winner, query_
     assert heard[0]["count"] >= 2
     if heard[0]["interval"] is not None:
         assert abs(heard[0]["interval"] - query_interval) < 0.5, heard
+
+
+METRICS_LINK = "/var/lib/prometheus/node-exporter/igmp-querier-eth0.prom"
+
+
+def test_metrics_file_exists_and_parses(host, addresses, winner):
+    """node_exporter's textfile directory has this instance's metrics (a link to its runtime file)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    link = host.file(METRICS_LINK)
+    assert link.is_symlink and link.linked_to == "/run/igmp-querier/eth0/eth0.prom", journal(host.backend.host)
+    text = wait_for(lambda: host.file(METRICS_LINK).exists and host.file(METRICS_LINK).content_string, timeout=10,
+                    what="the metrics file")
+    samples = {s.name: s for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples["igmp_querier_up"].value == 1 and samples["igmp_querier_up"].labels == {"interface": "eth0"}
+    assert samples["igmp_querier_info"].labels["querier"] == addresses[winner]
+    assert samples["igmp_querier_is_querier"].value == (1 if host.backend.host == winner else 0)
+    assert samples["igmp_querier_health"].value == 0, text
+
+
+def test_igmp_querier_status_runs_on_the_host(host, addresses, winner):
+    """The on-host command the role installs: one line for eth0, health ok, exit 0."""
+    done = host.run("igmp-querier status")
+    print("%s: igmp-querier status -> %d: %s" % (host.backend.host, done.rc, done.stdout.strip()))
+    assert done.rc == 0, done.stdout + done.stderr
+    role = "querier %s (us)" % addresses[winner] if host.backend.host == winner else \
+        "non-querier, querier %s" % addresses[winner]
+    assert done.stdout.startswith("eth0: %s, last query heard " % role), done.stdout
+    assert done.stdout.rstrip().endswith("health ok"), done.stdout
+    assert host.run("igmp-querier --help").stdout.count("igmp-querier status [IFACE] [--json]") == 1

@@ -19,10 +19,12 @@ import ipaddress
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
 from conftest import (
+    INVENTORY_FILE,
     MEMBERS_GROUP,
     QUERIERS_GROUP,
     UNIT,
@@ -206,3 +208,40 @@ def test_host_dies(lan, sniffer):
     except AssertionError:
         print(journal(lan.winner, 15), journal(lan.next, 15))
         raise
+
+
+def _status_playbook(lan):
+    """``ansible-playbook multicast.igmp.status`` over the queriers: (exit status, output)."""
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    done = subprocess.run([playbook, "-i", INVENTORY_FILE, "multicast.igmp.status", "-e",
+                           "igmp_status_hosts=%s" % QUERIERS_GROUP], capture_output=True, text=True, timeout=300,
+                          check=False)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_status_fails_while_the_winner_is_stopped_and_passes_after_it_returns(lan, sniffer):
+    wait_for(lambda: _settled(lan, sniffer), timeout=6 * lan.interval + 20, interval=0.5,
+             what="%s to be the only querier" % lan.winner)
+    rc, output = _status_playbook(lan)
+    assert rc == 0, output[-3000:]
+    assert "LAN %s/24: querier %s (%s eth0)" % (lan.winner_address.rsplit(".", 1)[0] + ".0", lan.winner_address,
+                                                 lan.winner) in output, output[-3000:]
+
+    docker("exec", lan.winner, "systemctl", "stop", UNIT)
+    command = get_host(lan.winner).run("igmp-querier status eth0")
+    print("%s with its daemon stopped: igmp-querier status -> %d: %s" % (lan.winner, command.rc, command.stdout))
+    assert command.rc == 2 and "daemon not running" in command.stdout, command.stdout
+    rc, output = _status_playbook(lan)
+    print("status with %s stopped: rc %d\n%s" % (lan.winner, rc, output[output.find("LAN "):][:1500]))
+    assert rc != 0, output[-3000:]
+    assert "%s eth0: daemon not running" % lan.winner in output, output[-3000:]
+
+    t_back = time.time()
+    docker("exec", lan.winner, "systemctl", "start", UNIT)
+    wait_for(lambda: sniffer.first(t_back, lan.winner_address), timeout=60, interval=0.2,
+             what="%s to query again" % lan.winner)
+    wait_for(lambda: _settled(lan, sniffer), timeout=6 * lan.interval + 20, interval=0.5,
+             what="%s to be the only querier again" % lan.winner)
+    rc, output = _status_playbook(lan)
+    assert rc == 0, output[-3000:]
+    assert get_host(lan.winner).run("igmp-querier status eth0").rc == 0

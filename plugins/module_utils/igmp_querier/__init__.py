@@ -10,9 +10,12 @@ Layout (sans-I/O core first, I/O at the edge):
 - ``groups``    the learned group membership table
 - ``election``  the querier state machine (election, schedule, takeover)
 - ``state``     the live state file schema (written by the daemon, read by igmp_status)
+- ``health``    the health verdict of one instance (igmp_status, ``status``, metrics)
+- ``metrics``   the Prometheus textfile rendered from the state document
 - ``netif``     interface facts (exists, up, primary IPv4 address)
 - ``sockets``   raw IGMP send socket, AF_PACKET receive socket, rtnetlink monitor
 - ``daemon``    the event loop that ties them together
+- ``status``    ``igmp-querier status``: the instances on this host and their health
 - ``main``      the entry point (``python3 -m igmp_querier.main``; the role adds
   ``__main__.py`` on hosts so that ``python3 -m igmp_querier`` works there)
 """

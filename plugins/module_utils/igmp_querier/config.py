@@ -95,12 +95,12 @@ def default_max_response(query_interval: float) -> float:
 
 
 def human(value: float) -> str:
-    """A number as people write it in a message: 8094720, 0.5, 31744 (never 8.09472e+06)."""
-    if not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
+    """A number as people write it in a message: 8094720, 25.5, 0.25 (never 8.09472e+06)."""
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return "%g" % value
+    if value == int(value):
         return "%d" % value
-    return ("%.3f" % value).rstrip("0")
+    return ("%.10f" % value).rstrip("0").rstrip(".")
 
 
 class Config(NamedTuple):
@@ -108,6 +108,7 @@ class Config(NamedTuple):
     timers: Timers
     state_dir: str = DEFAULT_STATE_DIR
     verbose: bool = False
+    metrics_file: Optional[str] = None
 
 
 class UsageError(Exception):
@@ -132,6 +133,8 @@ def build_parser(raising: bool = False) -> argparse.ArgumentParser:
         description="IGMP querier daemon (RFC 2236 / RFC 3376): sends General Queries so that "
         "IGMP-snooping switches keep multicast memberships, and elects one querier per LAN "
         "(lowest IPv4 address wins).",
+        epilog="Status of the instances on this host: %s status [IFACE] [--json] "
+        "(exit 0 ok, 1 warning, 2 critical, 3 nothing to judge; see %s status --help)." % (PROG, PROG),
     )
     add = parser.add_argument
     add("-i", "--interface", required=True, help="Network interface to bind to (e.g. eth0, enp1s0, br0)")
@@ -157,6 +160,9 @@ def build_parser(raising: bool = False) -> argparse.ArgumentParser:
     add("--igmp-version", type=int, choices=(2, 3), default=2, help="IGMP version of the queries sent (default: 2)")
     add("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR",
         help="Directory for the live state file <DIR>/<interface>.json (default: %s)" % DEFAULT_STATE_DIR)
+    add("--metrics-file", default=None, metavar="PATH",
+        help="Also write Prometheus metrics (node_exporter textfile format, e.g. "
+        "/var/lib/prometheus/node-exporter/igmp-querier-eth0.prom) at each state write")
     add("-v", "--verbose", action="store_true", help="Log every query sent and heard")
     add("--version", action="version", version="%(prog)s " + __version__)
     return parser
@@ -211,6 +217,10 @@ def validate(args: argparse.Namespace) -> Config:
     name = args.interface
     _check(0 < len(name) < 16 and "/" not in name and not name.isspace(),
            "--interface must be a Linux interface name (1..15 characters, no '/'), got %r" % name)
+    metrics = args.metrics_file
+    if metrics is not None:
+        _check(bool(metrics) and "\0" not in metrics and not metrics.endswith("/"),
+               "--metrics-file must be a file path, got %r" % metrics)
     timers = Timers(
         query_interval=qi,
         max_response_time=tenths / 10.0,
@@ -221,7 +231,8 @@ def validate(args: argparse.Namespace) -> Config:
         igmp_version=args.igmp_version,
         snooping_timeout=snooping,
     )
-    return Config(interface=name, timers=timers, state_dir=args.state_dir, verbose=args.verbose)
+    return Config(interface=name, timers=timers, state_dir=args.state_dir, verbose=args.verbose,
+                  metrics_file=metrics)
 
 
 def check(argv: Sequence[str]) -> Config:

@@ -26,7 +26,7 @@ import socket
 import time
 from typing import Callable, Optional
 
-from . import __version__, instance, netif, ratelimit, sockets
+from . import __version__, instance, metrics, netif, ratelimit, sockets
 from . import state as statefile
 from .codec import (
     ALL_HOSTS,
@@ -103,6 +103,7 @@ class Daemon:
         self.querier = Querier(config.timers)
         self.malformed = 0
         self.send_errors = 0
+        self.versions_heard = {}  # IGMP version -> last time a query of it was heard (monotonic)
         self.started_wall = wall()
         self.started = clock()
         self.link = netif.LinkState(False, False, 0, None)
@@ -127,6 +128,7 @@ class Daemon:
         self._reload_requested = False
         self._status_requested = False
         self._signals_installed = False
+        self._last_metrics_error = float("-inf")
 
     # --- set-up ---------------------------------------------------------------------
     def preflight(self) -> None:
@@ -300,6 +302,7 @@ class Daemon:
             if isinstance(event, SendQuery):
                 self._send(event, now)
             elif isinstance(event, QueryHeard):
+                self.versions_heard[event.query.version] = now
                 self._wire_log(logging.DEBUG, now, "Heard %s from %s", describe(event.query), event.source)
             elif isinstance(event, RoleChanged):
                 self._role_changed(event, now)
@@ -386,7 +389,15 @@ class Daemon:
             self.querier, interface=self.interface, address=self.link.address, link=link,
             pid=os.getpid(), version=__version__, started=self.started_wall,
             malformed=self.malformed, now_mono=now, now_wall=self.wall(), send_errors=self.send_errors,
+            versions_heard=self.versions_heard,
         )
+        if self.config.metrics_file:
+            try:
+                metrics.write(self.config.metrics_file, metrics.render(document, document["updated"]))
+            except OSError as exc:
+                if now - self._last_metrics_error >= 60.0:
+                    self._last_metrics_error = now
+                    log.warning("Cannot write metrics file %s: %s", self.config.metrics_file, exc)
         try:
             statefile.write(self.state_path, document)
         except OSError as exc:
@@ -488,10 +499,12 @@ class Daemon:
                  q.takeovers, self.malformed, uptime // 3600, uptime // 60 % 60, uptime % 60)
         for which in ("rx", "tx", "netlink"):
             self._close(which)
-        try:
-            os.unlink(self.state_path)
-        except OSError:
-            pass
+        for path in (self.state_path, self.config.metrics_file):  # a stopped daemon exports nothing
+            try:
+                if path:
+                    os.unlink(path)
+            except OSError:
+                pass
         if self.lock_fd is not None:  # released only now: a successor never sees our state file go
             instance.release(self.lock_fd, self.config.state_dir, self.interface)
             self.lock_fd = None

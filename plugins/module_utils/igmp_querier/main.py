@@ -6,7 +6,7 @@
 On hosts the ``querier`` role adds a two-line ``__main__.py`` (roles/querier/files/) so that
 ``python3 -m igmp_querier`` runs it; from a checkout run ``python3 -m igmp_querier.main``
 with ``plugins/module_utils`` on ``PYTHONPATH``. (Collections may not ship module_utils
-named ``__main__``.)
+named ``__main__``.) ``igmp-querier status [IFACE] [--json]`` runs :mod:`status` instead.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import sys
 from typing import Optional, Sequence
 
+from . import status
 from .config import parse_args
 from .daemon import CAP_MESSAGE, EXIT_CONFIG, EXIT_NOPERM, ConfigurationError, Daemon, banner
 
@@ -29,12 +30,14 @@ class JournalFormatter(logging.Formatter):
         return "<%d>%s" % (PRIORITIES.get(record.levelno, 6), super().format(record))
 
 
-def setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool, interface: str = "") -> None:
+    # Every line names the interface: two instances on one host share one journal identifier.
+    prefix = interface.replace("%", "%%") + ": " if interface else ""
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(JournalFormatter("%(message)s"))
+        handler.setFormatter(JournalFormatter(prefix + "%(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s " + prefix + "%(message)s"))
     root = logging.getLogger("igmp_querier")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -42,8 +45,11 @@ def setup_logging(verbose: bool) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    config = parse_args(argv)  # exits 2 with one line on a bad flag
-    setup_logging(config.verbose)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["status"]:  # the on-host status command, not the daemon
+        return status.main(args[1:])
+    config = parse_args(args)  # exits 2 with one line on a bad flag
+    setup_logging(config.verbose, config.interface)
     log = logging.getLogger("igmp_querier")
     daemon = Daemon(config)
     daemon.install_signals()

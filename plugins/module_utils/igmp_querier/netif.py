@@ -91,5 +91,24 @@ def link_state(name: str) -> LinkState:
     return LinkState(True, is_up(name), idx, ipv4_address(name))
 
 
+def default_route_interface(routes: str = "/proc/net/route") -> Optional[str]:
+    """The interface of the IPv4 default route with the lowest metric, or None."""
+    best = None
+    try:
+        with open(routes) as handle:
+            lines = handle.read().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        try:
+            name, destination, flags, metric, mask = fields[0], fields[1], int(fields[3], 16), int(fields[6]), fields[7]
+        except (IndexError, ValueError):
+            continue
+        if destination == "00000000" and mask == "00000000" and flags & 0x1 and (best is None or metric < best[0]):
+            best = (metric, name)
+    return best[1] if best else None
+
+
 def missing_interface_message(name: str) -> str:
     return "interface %r does not exist; interfaces here: %s" % (name, ", ".join(interfaces()) or "none")

@@ -77,7 +77,7 @@ def state_path(state_dir: str, interface: str) -> str:
 
 def build(querier, *, interface: str, address: Optional[str], link: str, pid: int, version: str,
           started: float, malformed: int, now_mono: float, now_wall: float,
-          send_errors: int = 0) -> Dict[str, Any]:
+          send_errors: int = 0, versions_heard: Optional[Dict[int, float]] = None) -> Dict[str, Any]:
     """Snapshot an :class:`election.Querier` as a state document (wall-clock times)."""
 
     def wall(mono: Optional[float]) -> Optional[float]:
@@ -106,6 +106,8 @@ def build(querier, *, interface: str, address: Optional[str], link: str, pid: in
         "send_errors": send_errors,
         "role_changes": querier.role_changes,
         "recent_role_changes": [wall(t) for t in querier.recent_role_changes],
+        # IGMP version -> when a query of it was last heard from another host (health: mixed LAN)
+        "versions_heard": {str(v): wall(t) for v, t in sorted((versions_heard or {}).items())},
         "groups": [
             {"group": m.group, "last_reporter": m.last_reporter, "version": m.version, "expires": wall(m.expires)}
             for m in querier.groups.memberships()

@@ -274,7 +274,6 @@ RECEIVE = dict(mode="receive", group="239.1.2.3", interface="lo")
     (dict(SEND, source="1.2.3"), "source must be a unicast IPv4 address of this host, got '1.2.3'"),
     (dict(SEND, source="239.0.0.1"), "source must be a unicast IPv4 address of this host, got '239.0.0.1'"),
     (dict(SEND, interface="lo"), "parameters are mutually exclusive: interface|source"),
-    (dict(RECEIVE, interface=None), "mode is receive but any of the following are missing: interface, source"),
     (dict(SEND, mode="listen"), "value of mode must be one of: send, receive, got: listen"),
     (dict(mode="send", source=LOCAL), "missing required arguments: group"),
     (dict(SEND, count="many"), "count"),

@@ -63,6 +63,7 @@ def test_build_from_a_real_querier(querier):
         "send_errors": 0,
         "role_changes": 0,
         "recent_role_changes": [],
+        "versions_heard": {},
         "groups": [{"group": G1, "last_reporter": "192.168.1.7", "version": 2, "expires": WALL - 2.0 + 21.0}],
         "timers": {"query_interval": 10.0, "max_response_time": 1.0, "robustness": 2,
                    "startup_query_count": 2, "startup_query_interval": 2.5, "timeout": 20.5,

@@ -1,0 +1,180 @@
+"""The querier role's operations parts, run with ansible-playbook on localhost (nothing changes
+outside a temporary directory): metrics variables and their checks, the --metrics-file flag in
+the settings file, SyslogIdentifier in the unit, the on-host command (rendered and run for real),
+and check mode on a fresh host reporting the start/enable step as a change."""
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config
+from test_querier_role import REPO, ROLE, find_ansible_playbook, load
+
+PACKAGE = os.path.join(REPO, "plugins", "module_utils", "igmp_querier")
+
+PLAYBOOK = """
+- name: Run the role's variable checks and render its files
+  hosts: all
+  connection: local
+  gather_facts: true
+  gather_subset: [network]
+  tasks:
+    - name: Load the role's defaults and variables, run its checks
+      ansible.builtin.include_role:
+        name: multicast.igmp.querier
+        tasks_from: validate.yml
+        public: true
+    - name: Render each settings file
+      ansible.builtin.template:
+        src: "{{ role_dir }}/templates/settings.conf.j2"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}-{{ item.name }}.conf"
+        mode: "0644"
+      loop: "{{ _igmp_querier_instances }}"
+    - name: Render the unit
+      ansible.builtin.template:
+        src: "{{ role_dir }}/templates/igmp-querier@.service.j2"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}-igmp-querier@lo.service"
+        mode: "0644"
+    - name: Render the command
+      ansible.builtin.template:
+        src: "{{ role_dir }}/templates/igmp-querier.sh.j2"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}-igmp-querier"
+        mode: "0755"
+"""
+
+CHECK_PLAYBOOK = """
+- name: Check mode on a fresh host (no unit installed yet)
+  hosts: metrics_on
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: The role's run step
+      ansible.builtin.include_role:
+        name: multicast.igmp.querier
+        tasks_from: run.yml
+      vars:
+        __igmp_querier_unit_stat: {stat: {exists: false}}
+"""
+
+CASES = {
+    "metrics_on": {"igmp_querier_metrics": True},
+    "metrics_off": {},
+    "metrics_dir": {"igmp_querier_metrics": True, "igmp_querier_metrics_dir": "/srv/textfile"},
+    "bad_metrics": {"igmp_querier_metrics": "maybe"},
+    "relative_dir": {"igmp_querier_metrics": True, "igmp_querier_metrics_dir": "textfile"},
+    "dotdot_dir": {"igmp_querier_metrics": True, "igmp_querier_metrics_dir": "/var/lib/../../etc"},
+    "space_dir": {"igmp_querier_metrics": True, "igmp_querier_metrics_dir": "/var/lib/a b"},
+}
+REFUSED = ("bad_metrics", "relative_dir", "dotdot_dir", "space_dir")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    playbook_cmd = find_ansible_playbook()
+    if not playbook_cmd:
+        pytest.skip("ansible-playbook is not installed next to this Python or on PATH")
+    work = tmp_path_factory.mktemp("querier-role-ops")
+    link = work / "collections" / "ansible_collections" / "multicast"
+    link.mkdir(parents=True)
+    os.symlink(REPO, str(link / "igmp"))
+    install = work / "install"
+    shutil.copytree(PACKAGE, str(install / "igmp_querier"), ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(os.path.join(ROLE, "files", "__main__.py"), str(install / "igmp_querier"))
+    out = work / "out"
+    out.mkdir()
+    hosts = {}
+    for name, variables in CASES.items():
+        hosts[name] = dict(variables, igmp_querier_interfaces=["lo"], ansible_python_interpreter=sys.executable,
+                           igmp_querier_install_dir=str(install), _igmp_querier_python=sys.executable)
+    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    (work / "play.yml").write_text(PLAYBOOK)
+    (work / "check.yml").write_text(CHECK_PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(work / "collections"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
+               ANSIBLE_INJECT_FACT_VARS="False")
+    reports = []
+    for play, extra in (("play.yml", []), ("check.yml", ["--check"])):
+        proc = subprocess.run([playbook_cmd, "-i", str(work / "inventory.yml"), str(work / play),
+                               "-e", json.dumps({"role_dir": ROLE, "out_dir": str(out)})] + extra,
+                              cwd=str(work), env=env, check=False, capture_output=True, text=True, timeout=600)
+        try:
+            reports.append(json.loads(proc.stdout))
+        except ValueError:
+            pytest.fail("ansible-playbook printed no JSON (rc %d): %s %s" % (
+                proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
+    report = reports[0]
+    messages, tasks = {}, {}
+    for play in report["plays"] + reports[1]["plays"]:
+        for task in play["tasks"]:
+            for host, result in task["hosts"].items():
+                tasks.setdefault(host, []).append((task["task"]["name"], result))
+                for item in result.get("results", [result]):
+                    if item.get("failed"):
+                        messages.setdefault(host, item.get("msg"))
+    return {"stats": report["stats"], "out": out, "messages": messages, "tasks": tasks, "install": install}
+
+
+def options(run, host):
+    with open(str(run["out"] / (host + "-lo.conf"))) as handle:
+        line = [text for text in handle if not text.startswith("#")][0]
+    return shlex.split(line.split("=", 1)[1])
+
+
+def test_metrics_variables_are_declared_with_their_defaults():
+    defaults = load("defaults", "main.yml")
+    specs = load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert defaults["igmp_querier_metrics"] is False
+    assert defaults["igmp_querier_metrics_dir"] == "/var/lib/prometheus/node-exporter"
+    assert specs["igmp_querier_metrics"]["type"] == "bool" and specs["igmp_querier_metrics"]["default"] is False
+    assert specs["igmp_querier_metrics_dir"]["default"] == "/var/lib/prometheus/node-exporter"
+
+
+def test_metrics_on_passes_the_runtime_metrics_file_to_the_daemon(run):
+    assert run["stats"]["metrics_on"]["failures"] == 0, run["messages"].get("metrics_on")
+    parsed = config.parse_args(["--interface", "lo"] + options(run, "metrics_on"))
+    assert parsed.metrics_file == "/run/igmp-querier/lo/lo.prom"
+    assert config.parse_args(["--interface", "lo"] + options(run, "metrics_dir")).metrics_file == \
+        "/run/igmp-querier/lo/lo.prom"
+
+
+def test_metrics_off_passes_no_metrics_file(run):
+    assert run["stats"]["metrics_off"]["failures"] == 0
+    assert "--metrics-file" not in options(run, "metrics_off")
+
+
+@pytest.mark.parametrize("host", REFUSED)
+def test_bad_metrics_settings_are_refused_naming_the_variable(run, host):
+    assert run["stats"][host]["failures"] == 1
+    message = run["messages"][host]
+    assert "igmp_querier_metrics" in message and json.dumps(CASES[host].get("igmp_querier_metrics_dir",
+                                                                              CASES[host]["igmp_querier_metrics"])) in message
+
+
+def test_the_unit_names_its_journal_identifier(run):
+    with open(str(run["out"] / "metrics_on-igmp-querier@lo.service")) as handle:
+        lines = handle.read().splitlines()
+    assert "SyslogIdentifier=igmp-querier" in lines
+    assert not any(line.startswith("ReadWritePaths=") for line in lines)  # the sandbox is unchanged
+
+
+def test_the_installed_command_runs_status_and_writes_no_bytecode(run, tmp_path):
+    command = str(run["out"] / "metrics_on-igmp-querier")
+    helped = subprocess.run([command, "--help"], capture_output=True, text=True, check=False, timeout=30)
+    assert helped.returncode == 0 and "igmp-querier status [IFACE] [--json]" in helped.stdout
+    ran = subprocess.run([command, "status", "--state-dir", str(tmp_path)], capture_output=True, text=True,
+                         check=False, timeout=30)
+    assert ran.returncode == 3 and ran.stdout.startswith("no igmp-querier instance on this host")
+    assert not os.path.exists(str(run["install"] / "igmp_querier" / "__pycache__"))
+
+
+def test_check_mode_on_a_fresh_host_reports_the_start_as_a_change(run):
+    steps = {name.split(" : ")[-1]: result for name, result in run["tasks"]["metrics_on"]}
+    start = steps["Start and enable the querier instances (check mode, unit not installed yet)"]
+    assert start.get("changed") is True and "igmp-querier@lo.service" in start["msg"]
+    assert steps["Start and enable the querier instances"].get("skipped") is True
