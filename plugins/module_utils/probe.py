@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import struct
-from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Set, Tuple
 
 MAGIC = b"mIGp"
 FORMAT_VERSION = 1
@@ -33,6 +33,9 @@ HEADER_SIZE = _HEADER.size  # 56
 MAX_PAYLOAD_SIZE = 8972
 DEFAULT_PAYLOAD_SIZE = 64
 MAX_SEQUENCE = 0xFFFFFFFF
+#: Latest send time a probe may carry (seconds since the epoch, the year 5138): keeps the delay
+#: figures finite whatever a datagram claims.
+MAX_SENT_TIME = 1e11
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,%d}$" % ID_FIELD)
 
@@ -78,7 +81,7 @@ def decode(data: bytes) -> Optional[Probe]:
         probe_id = raw_id[:id_len].decode("ascii")
     except UnicodeDecodeError:
         return None
-    if not valid_probe_id(probe_id) or math.isnan(sent):  # NaN send time: not ours
+    if not valid_probe_id(probe_id) or not 0.0 <= sent <= MAX_SENT_TIME:  # NaN, inf, absurd: not ours
         return None
     return Probe(probe_id, sequence, total, sent, len(data))
 
@@ -104,7 +107,11 @@ class ReceiveStats:
         self._highest: Dict[str, int] = {}
         self._totals: Dict[str, int] = {}
         self._sources: Dict[str, int] = {}
-        self._delays: List[float] = []
+        # running figures, not a list: a receiver may hear probes for a day
+        self._delay_count = 0
+        self._delay_sum = 0.0
+        self._delay_min = math.inf
+        self._delay_max = -math.inf
 
     def add(self, data: bytes, source: str, arrival: float) -> Optional[Probe]:
         """Account one datagram from ``source`` that arrived at ``arrival`` (wall clock)."""
@@ -128,7 +135,11 @@ class ReceiveStats:
             self._highest[probe.probe_id] = probe.sequence
         self._totals[probe.probe_id] = max(self._totals.get(probe.probe_id, 0), probe.total)
         self._sources[source] = self._sources.get(source, 0) + 1
-        self._delays.append(arrival - probe.sent)
+        delay = arrival - probe.sent
+        self._delay_count += 1
+        self._delay_sum += delay
+        self._delay_min = min(self._delay_min, delay)
+        self._delay_max = max(self._delay_max, delay)
         if self.first_arrival is None:
             self.first_arrival = arrival
         self.last_arrival = arrival
@@ -143,7 +154,6 @@ class ReceiveStats:
     def summary(self, count: Optional[int] = None) -> Dict[str, Any]:
         expected = self.expected(count)
         lost = max(0, expected - self.received)
-        delays = self._delays
         return {
             "received": self.received,
             "expected": expected,
@@ -158,10 +168,10 @@ class ReceiveStats:
             "last_arrival": self.last_arrival,
             "probe_ids": sorted(self._seen),
             "delay": {
-                "min": round(min(delays), 6),
-                "mean": round(sum(delays) / len(delays), 6),
-                "max": round(max(delays), 6),
-            } if delays else None,
+                "min": round(self._delay_min, 6),
+                "mean": round(self._delay_sum / self._delay_count, 6),
+                "max": round(self._delay_max, 6),
+            } if self._delay_count else None,
         }
 
 

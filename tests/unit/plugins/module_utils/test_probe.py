@@ -1,5 +1,6 @@
 """probe: the probe datagram format and the receiver's statistics (igmp_probe)."""
 
+import json
 import math
 import struct
 
@@ -125,3 +126,23 @@ def test_delay_uses_the_senders_timestamp():
     stats.add(probe.encode("d", 0, 2, 50.0), "10.0.0.9", 50.25)
     stats.add(probe.encode("d", 1, 2, 51.0), "10.0.0.9", 51.75)
     assert stats.summary()["delay"] == {"min": 0.25, "mean": 0.5, "max": 0.75}
+
+
+def _with_sent(sent):
+    data = probe.encode("abc", 1, 2, 3.0)
+    return data[:16] + struct.pack("!d", sent) + data[24:]
+
+
+@pytest.mark.parametrize("sent", [math.inf, -math.inf, -1.0, probe.MAX_SENT_TIME * 2, 1.7e308])
+def test_a_send_time_that_no_clock_shows_is_not_a_probe(sent):
+    assert probe.decode(_with_sent(sent)) is None
+
+
+def test_delay_figures_stay_finite_whatever_the_probes_claim():
+    stats = probe.ReceiveStats()
+    for n, sent in enumerate([0.0, probe.MAX_SENT_TIME, 1767225600.0, math.inf, 1.7e308, -1e308]):
+        stats.add(_with_sent(sent)[:8] + struct.pack("!I", n) + _with_sent(sent)[12:], "10.0.0.9", 1767225600.5)
+    summary = stats.summary()
+    assert summary["received"] == 3 and summary["foreign"] == 3
+    json.dumps(summary, allow_nan=False)
+    assert summary["delay"]["max"] == 1767225600.5 and summary["delay"]["min"] == 1767225600.5 - probe.MAX_SENT_TIME
