@@ -362,9 +362,13 @@ interfaces:
           type: bool
           sample: true
     listen:
-      description: With O(listen) above zero, what the capture on this interface saw in total; V(null) otherwise.
+      description:
+        - With O(listen) above zero, what the capture on this interface saw in total; V(null) otherwise.
+        - C(unlisted) counts queries from sources beyond the 256 lowest-addressed ones, which are
+          all that RV(interfaces.heard) lists (a flood of spoofed sources cannot grow the report).
       type: dict
-      sample: {seconds: 130.0, elected: 10.0.0.9, packets: 7, reports: 4, other: 0, malformed: 0, last_malformed: null, error: null}
+      sample: {seconds: 130.0, elected: 10.0.0.9, packets: 7, reports: 4, other: 0, malformed: 0, last_malformed: null,
+               unlisted: 0, error: null}
     msg:
       description: One line for humans.
       type: str
