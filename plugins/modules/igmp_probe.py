@@ -276,12 +276,12 @@ foreign:
   type: int
   sample: 0
 other_probes:
-  description: Probes of other ids than the O(probe_id) filter.
+  description: Probes of other ids than the O(probe_id) filter, and of ids beyond the first 64 received.
   returned: O(mode=receive)
   type: int
   sample: 0
 sources:
-  description: Source addresses the probes came from.
+  description: Source addresses the probes came from (the first 64).
   returned: O(mode=receive)
   type: list
   elements: str
@@ -333,7 +333,7 @@ from ansible_collections.multicast.igmp.plugins.module_utils import probe
 from ansible_collections.multicast.igmp.plugins.module_utils._common import receive_until, text_option_errors
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif
 
-MAX_COUNT = 100000
+MAX_COUNT = probe.MAX_TOTAL
 MAX_INTERVAL = 60.0
 MAX_DURATION = 86400.0
 DEFAULT_COUNT = 10
