@@ -10,12 +10,15 @@ one definition of the schema for both.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import os
 import stat
 import tempfile
 from typing import Any, Dict, List, Optional
+
+from .election import NON_QUERIER, QUERIER
 
 SCHEMA_VERSION = 1
 
@@ -160,6 +163,10 @@ CLOCK_SKEW = 5.0
 
 #: Known numeric keys of ``effective`` (timers in force); other keys are accepted when scalar.
 EFFECTIVE_FIELDS = ("query_interval", "robustness", "timeout")
+#: Fields that hold an IPv4 address (or null); their text reaches the report and its messages.
+ADDRESS_FIELDS = ("address", "querier", "last_query_heard_from")
+CHOICES = {"role": (QUERIER, NON_QUERIER), "link": ("up", "down", "absent")}
+MAX_VERSION_LENGTH = 64
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -181,6 +188,32 @@ def _finite(value: Any) -> bool:
         return False
 
 
+def _ipv4(value: Any, multicast: bool = False) -> bool:
+    """``value`` is a dotted-quad IPv4 address (a multicast one with ``multicast``)."""
+    if not isinstance(value, str):  # IPv4Address() takes an int too
+        return False
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return address.is_multicast or not multicast
+
+
+def _check_text(document: Dict[str, Any]) -> None:
+    """The text fields hold what the daemon writes, never arbitrary text (escape sequences)."""
+    for key in ADDRESS_FIELDS:
+        if document[key] is not None and not _ipv4(document[key]):
+            raise StateError("state field %r is %s, not an IPv4 address" % (key, _show(document[key])))
+    for key, choices in CHOICES.items():
+        if document[key] not in choices:
+            raise StateError("state field %r is %s, expected %s" % (key, _show(document[key]), " or ".join(choices)))
+    if not is_interface_name(document["interface"]):
+        raise StateError("state field 'interface' is %s, not an interface name" % _show(document["interface"]))
+    version = document["version"]
+    if not 0 < len(version) <= MAX_VERSION_LENGTH or not version.isprintable() or not version.isascii():
+        raise StateError("state field 'version' is %s, not a version" % _show(version))
+
+
 def _check_timers(name: str, timers: Dict[str, Any], required) -> None:
     for key in required:
         if key not in timers and name == "timers":
@@ -198,21 +231,20 @@ def _check_timers(name: str, timers: Dict[str, Any], required) -> None:
 def _check_group(entry: Any) -> None:
     if not isinstance(entry, dict) or any(k not in entry for k in GROUP_FIELDS):
         raise StateError("state group entry %s lacks %s" % (_show(entry), ", ".join(GROUP_FIELDS)))
-    expected = None
-    if not isinstance(entry["group"], str):
-        problem, expected = "group", "a string"
-    elif entry["last_reporter"] is not None and not isinstance(entry["last_reporter"], str):
-        problem, expected = "last_reporter", "a string or null"
+    problem, expected = None, None
+    if not _ipv4(entry["group"], multicast=True):
+        problem, expected = "group", "an IPv4 multicast address"
+    elif entry["last_reporter"] is not None and not _ipv4(entry["last_reporter"]):
+        problem, expected = "last_reporter", "an IPv4 address or null"
     elif isinstance(entry["version"], bool) or entry["version"] not in (1, 2, 3):
         problem, expected = "version", "1, 2 or 3"
     elif entry["expires"] is not None and not _finite(entry["expires"]):
         problem, expected = "expires", "a finite time or null"
     else:
-        for problem, value in entry.items():
-            if not isinstance(value, _SCALARS) or isinstance(value, float) and not math.isfinite(value):
-                expected = "a finite scalar"
-                break
-    if expected:
+        odd = [k for k, v in entry.items() if not isinstance(v, _SCALARS) or isinstance(v, float) and not math.isfinite(v)]
+        if odd:
+            problem, expected = odd[0], "a finite scalar"
+    if problem is not None:
         raise StateError("state group entry %s: %s is %s, expected %s" % (
             _show(entry["group"]), _show(problem), _show(entry[problem]), expected))
 
@@ -239,6 +271,7 @@ def validate(document: Any, now_wall: Optional[float] = None) -> Dict[str, Any]:
         value = document.setdefault(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise StateError("state field %r has type %s" % (key, type(value).__name__))
+    _check_text(document)
     recent = document.setdefault("recent_role_changes", [])
     if not isinstance(recent, list) or not all(_finite(t) for t in recent):
         raise StateError("state field 'recent_role_changes' is not a list of times")

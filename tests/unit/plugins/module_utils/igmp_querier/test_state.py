@@ -412,9 +412,9 @@ def _top(key):
 
 
 HOSTILE_VALUES = [
-    ("group as int", _group("group"), "5", "'group' is 5, expected a string"),
-    ("group as list", _group("group"), "[\"239.1.1.1\"]", "'group' is a JSON array, expected a string"),
-    ("last_reporter as object", _group("last_reporter"), "{}", "'last_reporter' is a JSON object, expected a string or null"),
+    ("group as int", _group("group"), "5", "'group' is 5, expected an IPv4 multicast address"),
+    ("group as list", _group("group"), "[\"239.1.1.1\"]", "'group' is a JSON array, expected an IPv4 multicast address"),
+    ("last_reporter as object", _group("last_reporter"), "{}", "'last_reporter' is a JSON object, expected an IPv4 address or null"),
     ("version as string", _group("version"), '"2"', "'version' is '2', expected 1, 2 or 3"),
     ("version as bool", _group("version"), "true", "'version' is True"),
     ("version 7", _group("version"), "7", "'version' is 7"),
@@ -440,6 +440,18 @@ HOSTILE_VALUES = [
     ("last query sent NaN", _top("last_query_sent"), "NaN", "NaN is not a number"),
     ("pid of 25 digits", _top("pid"), "1" * 25, "integer of 25 digits"),
     ("recent role changes nested", _top("recent_role_changes"), "[[1]]", "recent_role_changes"),
+    ("group not multicast", _group("group"), '"10.1.1.1"', "'group' is '10.1.1.1', expected an IPv4 multicast address"),
+    ("group with an escape", _group("group"), '"239.1.1.1\\u001b[2J"', "'group' is '239.1.1.1\\x1b[2J', expected"),
+    ("reporter as int", _group("last_reporter"), "5", "'last_reporter' is 5, expected an IPv4 address or null"),
+    ("reporter not dotted", _group("last_reporter"), '"10.1"', "'last_reporter' is '10.1', expected an IPv4 address"),
+    ("address with text", _top("address"), '"10.0.0.9 (trust me)"', "state field 'address' is '10.0.0.9 (trust me)', not an IPv4"),
+    ("querier octet 256", _top("querier"), '"10.0.0.256"', "state field 'querier' is '10.0.0.256', not an IPv4"),
+    ("heard from empty", _top("last_query_heard_from"), '""', "state field 'last_query_heard_from' is '', not an IPv4"),
+    ("role unknown", _top("role"), '"boss"', "state field 'role' is 'boss', expected querier or non-querier"),
+    ("link unknown", _top("link"), '"sideways"', "state field 'link' is 'sideways', expected up or down or absent"),
+    ("interface with a newline", _top("interface"), '"eth0\\n"', "state field 'interface' is 'eth0\\n', not an interface name"),
+    ("version with an escape", _top("version"), '"0.1\\u001b]0;x\\u0007"', "state field 'version' is '0.1\\x1b]0;x\\x07', not a version"),
+    ("version empty", _top("version"), '""', "state field 'version' is '', not a version"),
 ]
 
 
