@@ -243,10 +243,12 @@ def rx_packets(host):
 
 class Flood:
     """``FLOOD_SENDERS`` flooders (``flooder.py``) onto ``host``'s bridge port, from the bridge's
-    namespace: every frame arrives on the host's interface as it would from the wire."""
+    namespace: every frame arrives on the host's interface as it would from the wire. They run
+    at nice 10, so the module under test is not starved of CPU (its wall time is what is tested)
+    while they still send faster than it can receive."""
 
     def __init__(self, lab, host, datagram, dst, seconds):
-        cmd = ["ip", "netns", "exec", lab.bridge_ns, sys.executable, FLOODER, host.port,
+        cmd = ["ip", "netns", "exec", lab.bridge_ns, "nice", "-n", "10", sys.executable, FLOODER, host.port,
                netlab.multicast_mac(dst).hex(), datagram.hex(), str(seconds)]
         self.procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                       for _ in range(FLOOD_SENDERS)]
@@ -283,10 +285,11 @@ def test_listen_ends_on_time_under_a_query_flood(lab):
     flood_datagram = netlab.codec.encode_ipv4("10.0.0.66", "224.0.0.1", netlab.codec.encode_query_v2(100))
     listen = 3.0
     flood = Flood(lab, h1, flood_datagram, "224.0.0.1", seconds=listen + 60)
+    status = {"state_dir": lab.workdir, "interface": "eth0"}
     try:
-        startup, idle, _ = timed_run(h1, "igmp_status", {"state_dir": lab.workdir, "interface": "eth0"}, 30)
-        took, result, arrived = timed_run(
-            h1, "igmp_status", {"state_dir": lab.workdir, "interface": "eth0", "listen": listen}, listen + 30)
+        before = timed_run(h1, "igmp_status", status, 30)[0]
+        took, result, arrived = timed_run(h1, "igmp_status", dict(status, listen=listen), listen + 30)
+        startup = max(before, timed_run(h1, "igmp_status", status, 30)[0])  # the same run without listen
     finally:
         sent = flood.stop()
     rate = arrived / took
@@ -295,7 +298,7 @@ def test_listen_ends_on_time_under_a_query_flood(lab):
     entry = result["interfaces"]["eth0"]
     assert result["listened"] == listen and entry["listen"]["error"] is None, result
     assert [q["source"] for q in entry["heard"]] == ["10.0.0.66"]
-    assert entry["listen"]["packets"] > 20000, entry["listen"]  # it was busy receiving the flood
+    assert entry["listen"]["packets"] > 5000, entry["listen"]  # it was busy receiving the flood
     assert rate > 50000, "the flood was only %.0f frames/s" % rate
     assert took <= startup + listen + 1.5, "listen=%g took %.2f s (startup %.2f s) under %.0f frames/s" % (
         listen, took, startup, rate)
@@ -308,16 +311,18 @@ def test_probe_receive_ends_on_time_under_a_datagram_flood(lab):
     flood_datagram = netlab.codec.encode_ipv4("10.0.0.66", GROUP, udp, ttl=4, router_alert=False, proto=17)
     duration = 2.0
     flood = Flood(lab, h1, flood_datagram, GROUP, seconds=duration + 60)
+    args = {"mode": "receive", "group": GROUP, "port": PORT, "interface": "eth0"}
+    send_one = dict(args, mode="send", count=1, interval=0)
     try:
-        args = {"mode": "receive", "group": GROUP, "port": PORT, "interface": "eth0"}
-        startup, _, _ = timed_run(h1, "igmp_probe", dict(args, mode="send", count=1, interval=0), 30)
+        before = timed_run(h1, "igmp_probe", send_one, 30)[0]
         took, result, arrived = timed_run(h1, "igmp_probe", dict(args, duration=duration), duration + 30)
+        startup = max(before, timed_run(h1, "igmp_probe", send_one, 30)[0])
     finally:
         sent = flood.stop()
     rate = arrived / took
     print("flood: %d datagrams sent, %.0f/s arrived during duration=%g; module %.2f s (%.2f s to send one probe)"
           % (sent, rate, duration, took, startup))
     assert result["stopped"] == "duration"
-    assert result["received"] == 1 and result["duplicated"] > 20000, result  # it was busy receiving the flood
+    assert result["received"] == 1 and result["duplicated"] > 5000, result  # it was busy receiving the flood
     assert rate > 50000, "the flood was only %.0f datagrams/s" % rate
     assert took <= startup + duration + 1.5, "duration=%g took %.2f s under %.0f datagrams/s" % (duration, took, rate)
