@@ -361,6 +361,14 @@ interfaces:
           description: Whether this host sent it.
           type: bool
           sample: true
+        router_alert:
+          description: Whether its latest query carried the IP Router Alert option.
+          type: bool
+          sample: true
+        ttl:
+          description: The IP TTL of its latest query (hosts act on queries with TTL 1 only).
+          type: int
+          sample: 1
     listen:
       description:
         - With O(listen) above zero, what the capture on this interface saw in total; V(null) otherwise.
@@ -742,7 +750,7 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors))
     if interface is not None and not state.is_interface_name(interface):
-        module.fail_json(msg="interface must be a Linux interface name (1..15 characters, no '/' or spaces), got %r"
+        module.fail_json(msg="interface must be a Linux interface name (1..15 bytes, no '/' or spaces), got %r"
                          % interface)
     if not 0 <= listen <= MAX_LISTEN:  # NaN fails this too
         module.fail_json(msg="listen must be 0..%g seconds, got %g" % (MAX_LISTEN, listen))

@@ -628,3 +628,15 @@ def test_capture_checks_its_deadline_per_batch_while_frames_keep_coming():
     finally:
         sender.close()
         receiver.close()
+
+
+def test_every_key_of_a_heard_entry_is_documented():
+    import yaml
+    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import observe
+    obs = observe.Observer()
+    obs.feed(codec.encode_ipv4(A, codec.ALL_HOSTS, codec.encode_query_v2(100)), 1.0)
+    documented = yaml.safe_load(igmp_status.RETURN)["interfaces"]["contains"]
+    (heard,) = obs.queriers(now=2.0)
+    assert set(heard) == set(documented["heard"]["contains"])
+    sample = documented["listen"]["sample"]
+    assert set(obs.counters()) | {"seconds", "elected", "error"} == set(sample)
