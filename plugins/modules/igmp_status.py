@@ -593,7 +593,8 @@ def report(interface, now, document=None, state_file=None, state_error=None, uni
             "last_query_heard_from": doc["last_query_heard_from"],
             "state_age": round(state.age(doc, now), 3),
             "stale": state.is_stale(doc, now),
-            "groups": [dict(g, expires_in=None if g.get("expires") is None else round(float(g["expires"]) - now, 3))
+            "groups": [dict({key: g[key] for key in state.GROUP_FIELDS},
+                            expires_in=None if g["expires"] is None else round(float(g["expires"]) - now, 3))
                        for g in doc["groups"]],
             "igmp_version": doc["igmp_version"],
             "timers": doc["timers"],

@@ -215,15 +215,15 @@ def _check_text(document: Dict[str, Any]) -> None:
 
 
 def _check_timers(name: str, timers: Dict[str, Any], required) -> None:
+    """Known timers are finite non-negative numbers; others (a newer daemon's) numbers or null."""
     for key in required:
         if key not in timers and name == "timers":
             raise StateError("state timers lack %r" % key)
     for key, value in timers.items():
-        if key in required or isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not _finite(value) or value < 0:
-                raise StateError("state %s %s is %s, not a finite number of seconds or queries" % (name, _show(key), _show(value)))
-        elif not isinstance(value, _SCALARS):
-            raise StateError("state %s %s has type %s" % (name, _show(key), type(value).__name__))
+        if value is None and key not in required:
+            continue
+        if not _finite(value) or value < 0:
+            raise StateError("state %s %s is %s, not a finite number of seconds or queries" % (name, _show(key), _show(value)))
     if name == "timers" and not timers["query_interval"] > 0:
         raise StateError("state timers 'query_interval' is %s, not above 0" % _show(timers["query_interval"]))
 

@@ -429,7 +429,9 @@ HOSTILE_VALUES = [
     ("timer negative", _in("timers", "robustness"), "-2", "state timers 'robustness' is -2"),
     ("query interval 0", _in("timers", "query_interval"), "0", "state timers 'query_interval' is 0, not above 0"),
     ("timer Infinity", _in("timers", "max_response_time"), "Infinity", "Infinity is not a number"),
-    ("timer nested extra", _in("timers", "extra"), "{\"a\": {}}", "state timers 'extra' has type dict"),
+    ("timer nested extra", _in("timers", "extra"), "{\"a\": {}}", "state timers 'extra' is a JSON object, not a finite"),
+    ("timer text extra", _in("timers", "extra"), '"\\u001b[2J"', "state timers 'extra' is '\\x1b[2J', not a finite"),
+    ("effective text extra", _in("effective", "note"), '"x"', "state effective 'note' is 'x', not a finite"),
     ("effective as object", _in("effective", "timeout"), "{}", "state effective 'timeout' is a JSON object"),
     ("effective -Infinity", _in("effective", "robustness"), "-Infinity", "-Infinity is not a number"),
     ("effective bool", _in("effective", "query_interval"), "false", "state effective 'query_interval' is False"),
@@ -518,3 +520,14 @@ def test_discover_skips_names_that_are_no_interface(tmp_path, querier):
 ])
 def test_is_interface_name(name, ok):
     assert state.is_interface_name(name) is ok
+
+
+def test_a_newer_daemons_extra_numbers_still_validate(tmp_path, querier):
+    doc = snapshot(querier)
+    doc["timers"]["snooping_timeout"] = 260
+    doc["effective"].update(snooping_timeout=260.0, clamped=None)
+    doc["groups"][0]["sources"] = 3
+    doc["future_section"] = {"anything": [1, 2]}
+    path = str(tmp_path / "eth0.json")
+    state.write(path, doc)
+    assert state.read(path, now_wall=WALL) == doc
