@@ -89,13 +89,14 @@ class Ansible:
         return proc.returncode, proc.stdout + proc.stderr
 
 
-def run_module(host, module, args, background=False):
-    """A module run directly as a process in ``host``'s namespace (no ansible)."""
+def run_module(host, module, args, background=False, prefix=()):
+    """A module run directly as a process in ``host``'s namespace (no ansible), its command
+    line after ``prefix`` (for example ``nice``)."""
     args_file = os.path.join(host.lab.workdir, "args-%s-%s-%d.json" % (host.name, module, time.monotonic_ns()))
     with open(args_file, "w") as handle:
         json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
-    cmd = ["ip", "netns", "exec", host.ns, sys.executable, os.path.join(REPO, "plugins", "modules", module + ".py"),
-           args_file]
+    cmd = ["ip", "netns", "exec", host.ns, *prefix, sys.executable,
+           os.path.join(REPO, "plugins", "modules", module + ".py"), args_file]
     env = dict(os.environ, PYTHONPATH=collections_root())
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if background:
@@ -243,12 +244,10 @@ def rx_packets(host):
 
 class Flood:
     """``FLOOD_SENDERS`` flooders (``flooder.py``) onto ``host``'s bridge port, from the bridge's
-    namespace: every frame arrives on the host's interface as it would from the wire. They run
-    at nice 10, so the module under test is not starved of CPU (its wall time is what is tested)
-    while they still send faster than it can receive."""
+    namespace: every frame arrives on the host's interface as it would from the wire."""
 
     def __init__(self, lab, host, datagram, dst, seconds):
-        cmd = ["ip", "netns", "exec", lab.bridge_ns, "nice", "-n", "10", sys.executable, FLOODER, host.port,
+        cmd = ["ip", "netns", "exec", lab.bridge_ns, sys.executable, FLOODER, host.port,
                netlab.multicast_mac(dst).hex(), datagram.hex(), str(seconds)]
         self.procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                       for _ in range(FLOOD_SENDERS)]
@@ -267,9 +266,12 @@ class Flood:
 
 
 def timed_run(host, module, args, timeout):
-    """Run the module in ``host``; (seconds it took, result, frames that arrived meanwhile)."""
+    """Run the module in ``host``; (seconds it took, result, frames that arrived meanwhile).
+
+    It runs at nice -5: the machine is shared and the flooders take whole cores, and what is
+    tested is the module's receive loop, not the scheduler's share of CPU for it."""
     before, start = rx_packets(host), time.monotonic()
-    proc = run_module(host, module, args, background=True)
+    proc = run_module(host, module, args, background=True, prefix=("nice", "-n", "-5"))
     try:
         result = finish(proc, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -293,13 +295,14 @@ def test_listen_ends_on_time_under_a_query_flood(lab):
     finally:
         sent = flood.stop()
     rate = arrived / took
-    print("flood: %d frames sent, %.0f frames/s arrived during listen=%g; module %.2f s (%.2f s without listen)"
-          % (sent, rate, listen, took, startup))
     entry = result["interfaces"]["eth0"]
+    print("flood: %d frames sent, %.0f frames/s arrived during listen=%g, %d taken in; module %.2f s (%.2f s without"
+          " listen)" % (sent, rate, listen, entry["listen"]["packets"], took, startup))
     assert result["listened"] == listen and entry["listen"]["error"] is None, result
     assert [q["source"] for q in entry["heard"]] == ["10.0.0.66"]
     assert entry["listen"]["packets"] > 5000, entry["listen"]  # it was busy receiving the flood
-    assert rate > 50000, "the flood was only %.0f frames/s" % rate
+    # more arrived than the module could take in: its socket never ran dry
+    assert arrived > 1.5 * entry["listen"]["packets"], "the flood (%.0f frames/s) did not saturate the module" % rate
     assert took <= startup + listen + 1.5, "listen=%g took %.2f s (startup %.2f s) under %.0f frames/s" % (
         listen, took, startup, rate)
 
@@ -320,9 +323,9 @@ def test_probe_receive_ends_on_time_under_a_datagram_flood(lab):
     finally:
         sent = flood.stop()
     rate = arrived / took
-    print("flood: %d datagrams sent, %.0f/s arrived during duration=%g; module %.2f s (%.2f s to send one probe)"
-          % (sent, rate, duration, took, startup))
+    print("flood: %d datagrams sent, %.0f/s arrived during duration=%g, %d taken in; module %.2f s (%.2f s to send"
+          " one probe)" % (sent, rate, duration, result["duplicated"] + 1, took, startup))
     assert result["stopped"] == "duration"
     assert result["received"] == 1 and result["duplicated"] > 5000, result  # it was busy receiving the flood
-    assert rate > 50000, "the flood was only %.0f datagrams/s" % rate
+    assert arrived > 1.5 * (result["duplicated"] + 1), "the flood (%.0f/s) did not saturate the module" % rate
     assert took <= startup + duration + 1.5, "duration=%g took %.2f s under %.0f datagrams/s" % (duration, took, rate)
