@@ -153,8 +153,9 @@ def write(path: str, document: Dict[str, Any]) -> None:
 
 
 #: Largest state file read (bytes). The largest legal file, 4,096 groups with the longest
-#: addresses, every counter at 2**63 and 15-character names, is 517,580 bytes (measured by
-#: tests/unit/.../test_state.py); anything beyond four times that is not the daemon's.
+#: addresses, every counter at 2**63 and 15-character names, is about 515 kB (513,110 bytes as
+#: test_state.py builds it from a real Querier; 517,580 with a 64-character version); anything
+#: beyond four times that is not the daemon's.
 MAX_BYTES = 2 * 1024 * 1024
 
 #: ``updated`` may lead the reader's wall clock by this much (the write and the read are on one
