@@ -162,7 +162,7 @@ MAX_BYTES = 2 * 1024 * 1024
 #: host, so this only covers a small clock step back); further ahead, the file is invalid.
 CLOCK_SKEW = 5.0
 
-#: Known numeric keys of ``effective`` (timers in force); other keys are accepted when scalar.
+#: Known keys of ``effective`` (timers in force); keys a newer daemon adds may be numbers or null.
 EFFECTIVE_FIELDS = ("query_interval", "robustness", "timeout")
 #: Fields that hold an IPv4 address (or null); their text reaches the report and its messages.
 ADDRESS_FIELDS = ("address", "querier", "last_query_heard_from")
