@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import struct
-from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 MAGIC = b"mIGp"
 FORMAT_VERSION = 1
@@ -33,6 +33,16 @@ HEADER_SIZE = _HEADER.size  # 56
 MAX_PAYLOAD_SIZE = 8972
 DEFAULT_PAYLOAD_SIZE = 64
 MAX_SEQUENCE = 0xFFFFFFFF
+#: Latest send time a probe may carry (seconds since the epoch, the year 5138): keeps the delay
+#: figures finite whatever a datagram claims.
+MAX_SENT_TIME = 1e11
+#: Most probes one sender announces (``igmp_probe``'s largest count): a probe numbers itself
+#: 0..total-1 within it, so a receiver's record of one probe id is at most 12.5 kB.
+MAX_TOTAL = 100000
+#: Probe ids and source addresses a receiver keeps apart; probes of further ids count as
+#: ``other_probes``, further sources are not listed. Datagrams can claim any id and source.
+MAX_PROBE_IDS = 64
+MAX_SOURCES = 64
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,%d}$" % ID_FIELD)
 
@@ -78,7 +88,9 @@ def decode(data: bytes) -> Optional[Probe]:
         probe_id = raw_id[:id_len].decode("ascii")
     except UnicodeDecodeError:
         return None
-    if not valid_probe_id(probe_id) or math.isnan(sent):  # NaN send time: not ours
+    if not valid_probe_id(probe_id) or not 0.0 <= sent <= MAX_SENT_TIME:  # NaN, inf, absurd: not ours
+        return None
+    if not sequence < total <= MAX_TOTAL:
         return None
     return Probe(probe_id, sequence, total, sent, len(data))
 
@@ -88,7 +100,9 @@ class ReceiveStats:
 
     A probe is identified by (probe id, sequence). A second copy is a duplicate; a probe whose
     sequence is below the highest already received for its probe id arrived reordered. With a
-    ``probe_id`` filter, probes of other ids are counted in ``other_probes`` and otherwise ignored.
+    ``probe_id`` filter, probes of other ids are counted in ``other_probes`` and otherwise ignored;
+    so are probes of ids beyond the first :data:`MAX_PROBE_IDS`. Memory stays bounded whatever
+    arrives: one bit per sequence number per id, at most :data:`MAX_SOURCES` sources.
     """
 
     def __init__(self, probe_id: Optional[str] = None) -> None:
@@ -100,11 +114,15 @@ class ReceiveStats:
         self.other_probes = 0  # probes of other probe ids (with a filter)
         self.first_arrival: Optional[float] = None
         self.last_arrival: Optional[float] = None
-        self._seen: Dict[str, Set[int]] = {}
+        self._seen: Dict[str, bytearray] = {}  # probe id -> bitmap of the sequences received
         self._highest: Dict[str, int] = {}
         self._totals: Dict[str, int] = {}
         self._sources: Dict[str, int] = {}
-        self._delays: List[float] = []
+        # running figures, not a list: a receiver may hear probes for a day
+        self._delay_count = 0
+        self._delay_sum = 0.0
+        self._delay_min = math.inf
+        self._delay_max = -math.inf
 
     def add(self, data: bytes, source: str, arrival: float) -> Optional[Probe]:
         """Account one datagram from ``source`` that arrived at ``arrival`` (wall clock)."""
@@ -115,11 +133,19 @@ class ReceiveStats:
         if self.probe_id is not None and probe.probe_id != self.probe_id:
             self.other_probes += 1
             return None
-        seen = self._seen.setdefault(probe.probe_id, set())
-        if probe.sequence in seen:
+        seen = self._seen.get(probe.probe_id)
+        if seen is None:
+            if len(self._seen) >= MAX_PROBE_IDS:
+                self.other_probes += 1
+                return None
+            seen = self._seen[probe.probe_id] = bytearray()
+        octet, bit = divmod(probe.sequence, 8)
+        if octet >= len(seen):
+            seen.extend(bytes(octet + 1 - len(seen)))
+        if seen[octet] & (1 << bit):
             self.duplicated += 1
             return probe
-        seen.add(probe.sequence)
+        seen[octet] |= 1 << bit
         self.received += 1
         highest = self._highest.get(probe.probe_id)
         if highest is not None and probe.sequence < highest:
@@ -127,8 +153,13 @@ class ReceiveStats:
         else:
             self._highest[probe.probe_id] = probe.sequence
         self._totals[probe.probe_id] = max(self._totals.get(probe.probe_id, 0), probe.total)
-        self._sources[source] = self._sources.get(source, 0) + 1
-        self._delays.append(arrival - probe.sent)
+        if source in self._sources or len(self._sources) < MAX_SOURCES:
+            self._sources[source] = self._sources.get(source, 0) + 1
+        delay = arrival - probe.sent
+        self._delay_count += 1
+        self._delay_sum += delay
+        self._delay_min = min(self._delay_min, delay)
+        self._delay_max = max(self._delay_max, delay)
         if self.first_arrival is None:
             self.first_arrival = arrival
         self.last_arrival = arrival
@@ -143,7 +174,6 @@ class ReceiveStats:
     def summary(self, count: Optional[int] = None) -> Dict[str, Any]:
         expected = self.expected(count)
         lost = max(0, expected - self.received)
-        delays = self._delays
         return {
             "received": self.received,
             "expected": expected,
@@ -158,10 +188,10 @@ class ReceiveStats:
             "last_arrival": self.last_arrival,
             "probe_ids": sorted(self._seen),
             "delay": {
-                "min": round(min(delays), 6),
-                "mean": round(sum(delays) / len(delays), 6),
-                "max": round(max(delays), 6),
-            } if delays else None,
+                "min": round(self._delay_min, 6),
+                "mean": round(self._delay_sum / self._delay_count, 6),
+                "max": round(self._delay_max, 6),
+            } if self._delay_count else None,
         }
 
 

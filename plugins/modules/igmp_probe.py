@@ -278,12 +278,12 @@ foreign:
   type: int
   sample: 0
 other_probes:
-  description: Probes of other ids than the O(probe_id) filter.
+  description: Probes of other ids than the O(probe_id) filter, and of ids beyond the first 64 received.
   returned: O(mode=receive)
   type: int
   sample: 0
 sources:
-  description: Source addresses the probes came from.
+  description: Source addresses the probes came from (the first 64).
   returned: O(mode=receive)
   type: list
   elements: str
@@ -325,7 +325,6 @@ delay:
 
 import ipaddress
 import os
-import select
 import socket
 import struct
 import time
@@ -333,9 +332,10 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.multicast.igmp.plugins.module_utils import probe
+from ansible_collections.multicast.igmp.plugins.module_utils._common import receive_until, text_option_errors
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif
 
-MAX_COUNT = 100000
+MAX_COUNT = probe.MAX_TOTAL
 MAX_INTERVAL = 60.0
 MAX_DURATION = 86400.0
 DEFAULT_COUNT = 10
@@ -345,6 +345,7 @@ DEFAULT_TTL = 1
 IP_MULTICAST_ALL = 49
 SEND_ONLY = ("interval", "ttl", "payload_size")
 RECEIVE_ONLY = ("duration",)
+TEXT_OPTIONS = ("mode", "group", "interface", "source", "probe_id")
 
 
 def check_group(group):
@@ -486,6 +487,23 @@ def run_send(module, params, result):
         result["msg"] += "; %d send errors, last: %s" % (result["errors"], result["last_error"])
 
 
+def _receive(sock):
+    try:
+        return sock.recvfrom(65535)
+    except (BlockingIOError, InterruptedError):
+        return None
+
+
+def receive_for(sock, stats, duration, count=None, clock=time.monotonic, wall=time.time):
+    """Feed the datagrams arriving on ``sock`` to ``stats`` for ``duration`` seconds or until
+    ``count`` probes arrived (True then); the deadline holds under a flood (checked per batch)."""
+    def handle(_sock, got):
+        stats.add(got[0], got[1][0], wall())
+
+    done = None if count is None else (lambda: stats.received >= count)
+    return receive_until([sock], duration, _receive, handle, done=done, clock=clock)
+
+
 def run_receive(module, params, result):
     count = params["count"]
     duration = DEFAULT_DURATION if params["duration"] is None else params["duration"]
@@ -506,26 +524,12 @@ def run_receive(module, params, result):
         module.fail_json(msg="cannot join %s on %s: %s" % (params["group"], interface or params["source"], to_native(exc)),
                          **result)
     start = time.monotonic()
-    stopped = "duration"
     try:
-        while True:
-            if count is not None and stats.received >= count:
-                stopped = "count"
-                break
-            left = start + duration - time.monotonic()
-            if left <= 0:
-                break
-            ready = select.select([sock], [], [], left)[0]
-            while ready:
-                try:
-                    data, address = sock.recvfrom(65535)
-                except (BlockingIOError, InterruptedError):
-                    break
-                stats.add(data, address[0], time.time())
+        ended_by_count = receive_for(sock, stats, duration, count)
     finally:
         sock.close()
     result["elapsed"] = round(time.monotonic() - start, 3)
-    result["stopped"] = stopped
+    result["stopped"] = "count" if ended_by_count else "duration"
     result.update(stats.summary(count))
     where = "%s:%d on %s" % (params["group"], params["port"], interface or params["source"])
     if result["expected"]:
@@ -562,7 +566,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    errors = validate(params)
+    errors = text_option_errors(params, TEXT_OPTIONS) or validate(params)
     if errors:
         module.fail_json(msg="; ".join(errors))
     if is_link_local_group(params["group"]):

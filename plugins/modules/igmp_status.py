@@ -204,7 +204,11 @@ interfaces:
       type: str
       sample: /run/igmp-querier/eth0/eth0.json
     state_error:
-      description: Why the state file could not be used, or V(null).
+      description:
+        - Why the state file could not be used, or V(null). A file that is not a regular file,
+          larger than 2 MiB, not valid JSON, not of the schema, with a number that is not finite,
+          or written more than 5 seconds in the future is an error of its interface alone; the
+          other interfaces are still reported.
       type: str
       sample: null
     role:
@@ -290,6 +294,31 @@ interfaces:
       description: Malformed IGMP packets the daemon dropped.
       type: int
       sample: 0
+    queries_ignored:
+      description:
+        - Queries the daemon ignored because hosts would not act on them (misaddressed, IP TTL
+          other than 1, malformed IP options); they do not count for the election.
+        - V(0) when the daemon's state file predates this counter.
+      type: int
+      sample: 0
+    groups_overflow:
+      description:
+        - Reports for new groups the daemon refused because its group table was full.
+        - V(0) when the daemon's state file predates this counter.
+      type: int
+      sample: 0
+    send_errors:
+      description:
+        - Queries that could not leave (send congestion, a failed socket).
+        - V(0) when the daemon's state file predates this counter.
+      type: int
+      sample: 0
+    role_changes:
+      description:
+        - Querier to non-querier transitions and back since the daemon started.
+        - V(0) when the daemon's state file predates this counter.
+      type: int
+      sample: 1
     pid:
       description: The daemon's process id.
       type: int
@@ -366,10 +395,22 @@ interfaces:
           description: Whether this host sent it.
           type: bool
           sample: true
+        router_alert:
+          description: Whether its latest query carried the IP Router Alert option.
+          type: bool
+          sample: true
+        ttl:
+          description: The IP TTL of its latest query (hosts act on queries with TTL 1 only).
+          type: int
+          sample: 1
     listen:
-      description: With O(listen) above zero, what the capture on this interface saw in total; V(null) otherwise.
+      description:
+        - With O(listen) above zero, what the capture on this interface saw in total; V(null) otherwise.
+        - C(unlisted) counts queries from sources beyond the 256 lowest-addressed ones, which are
+          all that RV(interfaces.heard) lists (a flood of spoofed sources cannot grow the report).
       type: dict
-      sample: {seconds: 130.0, elected: 10.0.0.9, packets: 7, reports: 4, other: 0, malformed: 0, last_malformed: null, error: null}
+      sample: {seconds: 130.0, elected: 10.0.0.9, packets: 7, reports: 4, other: 0, malformed: 0, last_malformed: null,
+               unlisted: 0, error: null}
     health:
       description:
         - The health of the instance, V(ok), V(warning) or V(critical); V(null) for an interface
@@ -394,10 +435,10 @@ interfaces:
 import glob
 import os
 import re
-import select
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.multicast.igmp.plugins.module_utils._common import receive_until, text_option_errors
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import (
     health, netif, observe, sockets, state, status)
 
@@ -406,7 +447,6 @@ UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/syste
              "/usr/lib/systemd/system", "/lib/systemd/system")
 MAX_LISTEN = 600.0
 IFF_LOOPBACK = 0x8
-INTERFACE_NAME = re.compile(r"^[^/\s]{1,15}$")
 IPV4 = re.compile(r"^[0-9]{1,3}([.][0-9]{1,3}){3}$")
 ACTIVE_LIKE = ("active", "activating", "deactivating", "reloading", "failed", "refreshing")
 ENABLED_LIKE = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias", "indirect")
@@ -569,6 +609,7 @@ def report(interface, now, document=None, state_file=None, state_error=None, uni
         "listen": listen,
         "msg": "",
     }
+    entry.update((key, None) for key in state.COUNTERS)
     active_state = None  # systemd's word on the unit, when the unit exists
     if systemd_available and unit is not None:
         entry["active"] = unit.get("active_state") == "active"
@@ -593,7 +634,8 @@ def report(interface, now, document=None, state_file=None, state_error=None, uni
             "last_query_heard_from": doc["last_query_heard_from"],
             "state_age": round(state.age(doc, now), 3),
             "stale": state.is_stale(doc, now),
-            "groups": [dict(g, expires_in=None if g.get("expires") is None else round(float(g["expires"]) - now, 3))
+            "groups": [dict({key: g[key] for key in state.GROUP_FIELDS},
+                            expires_in=None if g["expires"] is None else round(float(g["expires"]) - now, 3))
                        for g in doc["groups"]],
             "igmp_version": doc["igmp_version"],
             "timers": doc["timers"],
@@ -606,6 +648,7 @@ def report(interface, now, document=None, state_file=None, state_error=None, uni
             "daemon_version": doc["version"],
             "uptime": _age(now, doc["started"]),
         })
+        entry.update((key, doc[key]) for key in state.COUNTERS)
     entry["msg"] = summary(entry, active_state)
     entry.update(judge(entry, document, now, active_state, ours, named))
     return entry
@@ -692,24 +735,7 @@ def listen_on(names, seconds):
                 continue
             socks[sock.fileno()] = (name, sock, is_loopback(name))
             observers[name] = observe.Observer()
-        deadline = time.monotonic() + seconds
-        while socks:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready = select.select(list(socks), [], [], left)[0]
-            for fd in ready:
-                name, sock, loopback = socks[fd]
-                while True:
-                    try:
-                        got = sockets.receive(sock)
-                    except OSError:
-                        got = None
-                    if got is None:
-                        break
-                    if got[1] and loopback:
-                        continue  # loopback shows each datagram leaving and again arriving: count it once
-                    observers[name].feed(got[0], time.time(), own=got[1])
+        capture(socks, observers, seconds)
     finally:
         for entry in socks.values():
             entry[1].close()
@@ -723,6 +749,27 @@ def listen_on(names, seconds):
             counters.update(seconds=float(seconds), elected=observers[name].elected(), error=None)
             result[name] = (observers[name].queriers(now), counters)
     return result
+
+
+def _receive(sock):
+    try:
+        return sockets.receive(sock)
+    except OSError:
+        return None
+
+
+def capture(socks, observers, seconds, clock=time.monotonic, wall=time.time):
+    """Feed what arrives on ``socks`` ({fd: (name, sock, loopback)}) to ``observers`` ({name:
+    Observer}) for ``seconds``; the deadline holds under a flood (checked per batch)."""
+    by_sock = {entry[1]: entry for entry in socks.values()}
+
+    def handle(sock, got):
+        name, _sock, loopback = by_sock[sock]
+        if got[1] and loopback:
+            return  # loopback shows each datagram leaving and again arriving: count it once
+        observers[name].feed(got[0], wall(), own=got[1])
+
+    receive_until(list(by_sock), seconds, _receive, handle, clock=clock)
 
 
 def is_loopback(name):
@@ -756,10 +803,13 @@ def main():
     interface = module.params["interface"]
     state_dir = module.params["state_dir"]
     listen = module.params["listen"]
-    if interface is not None and not INTERFACE_NAME.match(interface):
-        module.fail_json(msg="interface must be a Linux interface name (1..15 characters, no '/' or spaces), got %r"
+    errors = text_option_errors(module.params, ("interface", "state_dir"))
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    if interface is not None and not state.is_interface_name(interface):
+        module.fail_json(msg="interface must be a Linux interface name (1..15 bytes, no '/' or spaces), got %r"
                          % interface)
-    if not 0 <= listen <= MAX_LISTEN:
+    if not 0 <= listen <= MAX_LISTEN:  # NaN fails this too
         module.fail_json(msg="listen must be 0..%g seconds, got %g" % (MAX_LISTEN, listen))
     ours = module.params["queriers"]
     for address in ours or []:
@@ -771,7 +821,9 @@ def main():
     if interface is not None:
         names = [interface]
     else:
-        names = sorted(set(found) | systemd.instances() | enabled_instances())
+        # unit names come from systemd and the file system: only real interface names go on
+        names = sorted(name for name in set(found) | systemd.instances() | enabled_instances()
+                       if state.is_interface_name(name))
 
     listen_names = names
     if listen > 0 and interface is None and not names:
@@ -787,7 +839,7 @@ def main():
         document = error = None
         if path is not None:
             try:
-                document = state.read(path)
+                document = state.read(path, now_wall=now)
             except state.StateError as exc:
                 error = str(exc)
         queriers, counters = heard.get(name, (None, None))

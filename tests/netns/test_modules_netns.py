@@ -8,12 +8,15 @@ daemon (``python3 -m igmp_querier``):
 - the probe playbook shows 0% loss at a member, for longer than the bridge's membership
   interval, and 100% loss at a receiver whose join never reached the bridge (its IGMP is
   dropped on the way out, so the bridge, having seen a querier, never forwards the group there);
-- without a querier, a probe that outlasts the membership interval reports the loss.
+- without a querier, a probe that outlasts the membership interval reports the loss;
+- ``listen`` and the probe's receive end on time while frames flood the interface (flooder.py,
+  sendmmsg onto the host's bridge port); the figures are printed (``-s``).
 """
 
 import json
 import os
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -21,6 +24,7 @@ import time
 import pytest
 
 import lab as netlab
+from ansible_collections.multicast.igmp.plugins.module_utils import probe
 
 pytestmark = pytest.mark.root
 
@@ -85,13 +89,14 @@ class Ansible:
         return proc.returncode, proc.stdout + proc.stderr
 
 
-def run_module(host, module, args, background=False):
-    """A module run directly as a process in ``host``'s namespace (no ansible)."""
+def run_module(host, module, args, background=False, prefix=()):
+    """A module run directly as a process in ``host``'s namespace (no ansible), its command
+    line after ``prefix`` (for example ``nice``)."""
     args_file = os.path.join(host.lab.workdir, "args-%s-%s-%d.json" % (host.name, module, time.monotonic_ns()))
     with open(args_file, "w") as handle:
         json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
-    cmd = ["ip", "netns", "exec", host.ns, sys.executable, os.path.join(REPO, "plugins", "modules", module + ".py"),
-           args_file]
+    cmd = ["ip", "netns", "exec", host.ns, *prefix, sys.executable,
+           os.path.join(REPO, "plugins", "modules", module + ".py"), args_file]
     env = dict(os.environ, PYTHONPATH=collections_root())
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if background:
@@ -225,3 +230,102 @@ def test_probe_without_querier_reports_the_loss_once_the_membership_ages_out(lab
     assert MI - 0.7 <= lasted <= MI + 1.0, "delivered until %.2f s after the join; membership interval %g s" % (lasted, MI)
     assert got["loss_percent"] > 30
     assert got["sources"] == [A] and got["reordered"] == 0 and got["duplicated"] == 0
+
+
+# --- deadlines under a flood ------------------------------------------------------------------
+FLOODER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flooder.py")
+FLOOD_SENDERS = 2  # one per core: the module's receive loop must still end on time
+
+
+def rx_packets(host):
+    out = json.loads(host.exec("ip", "-s", "-j", "link", "show", host.ifname).stdout)
+    return out[0]["stats64"]["rx"]["packets"]
+
+
+class Flood:
+    """``FLOOD_SENDERS`` flooders (``flooder.py``) onto ``host``'s bridge port, from the bridge's
+    namespace: every frame arrives on the host's interface as it would from the wire."""
+
+    def __init__(self, lab, host, datagram, dst, seconds):
+        cmd = ["ip", "netns", "exec", lab.bridge_ns, sys.executable, FLOODER, host.port,
+               netlab.multicast_mac(dst).hex(), datagram.hex(), str(seconds)]
+        self.procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                      for _ in range(FLOOD_SENDERS)]
+        start = rx_packets(host)
+        netlab.wait_until(lambda: rx_packets(host) > start + 10000, 10, "the flood reaches %s" % host.name)
+
+    def stop(self):
+        sent = 0
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+            out, err = proc.communicate(timeout=10)
+            assert out, err
+            sent += json.loads(out)["sent"]
+        return sent
+
+
+def timed_run(host, module, args, timeout):
+    """Run the module in ``host``; (seconds it took, result, frames that arrived meanwhile).
+
+    It runs at nice -5: the machine is shared and the flooders take whole cores, and what is
+    tested is the module's receive loop, not the scheduler's share of CPU for it."""
+    before, start = rx_packets(host), time.monotonic()
+    proc = run_module(host, module, args, background=True, prefix=("nice", "-n", "-5"))
+    try:
+        result = finish(proc, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("%s still running after %.0f s (args %s)" % (module, timeout, args))
+    took = time.monotonic() - start
+    return took, result, rx_packets(host) - before
+
+
+def test_listen_ends_on_time_under_a_query_flood(lab):
+    h1 = lab.add_host("h1", A)
+    flood_datagram = netlab.codec.encode_ipv4("10.0.0.66", "224.0.0.1", netlab.codec.encode_query_v2(100))
+    listen = 3.0
+    flood = Flood(lab, h1, flood_datagram, "224.0.0.1", seconds=listen + 60)
+    status = {"state_dir": lab.workdir, "interface": "eth0"}
+    try:
+        before = timed_run(h1, "igmp_status", status, 30)[0]
+        took, result, arrived = timed_run(h1, "igmp_status", dict(status, listen=listen), listen + 30)
+        startup = max(before, timed_run(h1, "igmp_status", status, 30)[0])  # the same run without listen
+    finally:
+        sent = flood.stop()
+    rate = arrived / took
+    entry = result["interfaces"]["eth0"]
+    print("flood: %d frames sent, %.0f frames/s arrived during listen=%g, %d taken in; module %.2f s (%.2f s without"
+          " listen)" % (sent, rate, listen, entry["listen"]["packets"], took, startup))
+    assert result["listened"] == listen and entry["listen"]["error"] is None, result
+    assert [q["source"] for q in entry["heard"]] == ["10.0.0.66"]
+    assert entry["listen"]["packets"] > 5000, entry["listen"]  # it was busy receiving the flood
+    # more arrived than the module could take in: its socket never ran dry
+    assert arrived > 1.5 * entry["listen"]["packets"], "the flood (%.0f frames/s) did not saturate the module" % rate
+    assert took <= startup + listen + 1.5, "listen=%g took %.2f s (startup %.2f s) under %.0f frames/s" % (
+        listen, took, startup, rate)
+
+
+def test_probe_receive_ends_on_time_under_a_datagram_flood(lab):
+    h1 = lab.add_host("h1", A)
+    payload = probe.encode("flood", 0, 1, time.time())  # one probe, again and again: duplicates
+    udp = struct.pack("!HHHH", 40000, PORT, 8 + len(payload), 0) + payload  # UDP checksum 0: none
+    flood_datagram = netlab.codec.encode_ipv4("10.0.0.66", GROUP, udp, ttl=4, router_alert=False, proto=17)
+    duration = 2.0
+    flood = Flood(lab, h1, flood_datagram, GROUP, seconds=duration + 60)
+    args = {"mode": "receive", "group": GROUP, "port": PORT, "interface": "eth0"}
+    send_one = dict(args, mode="send", count=1, interval=0)
+    try:
+        before = timed_run(h1, "igmp_probe", send_one, 30)[0]
+        took, result, arrived = timed_run(h1, "igmp_probe", dict(args, duration=duration), duration + 30)
+        startup = max(before, timed_run(h1, "igmp_probe", send_one, 30)[0])
+    finally:
+        sent = flood.stop()
+    rate = arrived / took
+    print("flood: %d datagrams sent, %.0f/s arrived during duration=%g, %d taken in; module %.2f s (%.2f s to send"
+          " one probe)" % (sent, rate, duration, result["duplicated"] + 1, took, startup))
+    assert result["stopped"] == "duration"
+    assert result["received"] == 1 and result["duplicated"] > 5000, result  # it was busy receiving the flood
+    assert arrived > 1.5 * (result["duplicated"] + 1), "the flood (%.0f/s) did not saturate the module" % rate
+    assert took <= startup + duration + 1.5, "duration=%g took %.2f s under %.0f datagrams/s" % (duration, took, rate)

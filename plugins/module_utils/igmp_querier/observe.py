@@ -13,6 +13,10 @@ from typing import Any, Dict, List, Optional
 
 from .codec import Leave, Malformed, Packet, Query, Report, V3Report, decode_ipv4, ip_key
 
+#: Sources listed at most: the lowest-addressed ones (those that matter for the election). A LAN
+#: has a handful of queriers; a flood from spoofed sources must not grow the table or the report.
+MAX_SOURCES = 256
+
 
 class _Source:
     __slots__ = (
@@ -47,10 +51,15 @@ class Observer:
     ``interval`` is the mean gap between successive General Queries of a source (group-specific
     queries come in bursts after a leave and would distort it); it needs two of them.
     ``max_response`` is what the source's latest General Query advertised (seconds).
+    Beyond :data:`MAX_SOURCES` sources the highest-addressed one is dropped, its queries counted
+    in ``unlisted``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_sources: int = MAX_SOURCES) -> None:
         self._sources: Dict[str, _Source] = {}
+        self._max_sources = max_sources
+        self._highest: Optional[str] = None  # highest-addressed source listed, once the table is full
+        self.unlisted = 0  # queries from sources not (or no longer) listed
         self.packets = 0  # IGMP datagrams seen
         self.reports = 0  # membership reports and leaves (any version)
         self.other = 0  # well-formed IGMP that is neither a query nor a report
@@ -79,6 +88,9 @@ class Observer:
             return None
         entry = self._sources.get(packet.src)
         if entry is None:
+            if not self._make_room(packet.src):
+                self.unlisted += 1
+                return message
             entry = self._sources[packet.src] = _Source(packet.src, now)
         entry.count += 1
         entry.version = message.version
@@ -99,6 +111,18 @@ class Observer:
         else:
             entry.group_specific += 1
         return message
+
+    def _make_room(self, source: str) -> bool:
+        """Room for a new ``source``: False when the table is full of lower addresses."""
+        if len(self._sources) < self._max_sources:
+            return True
+        if self._highest is None:
+            self._highest = max(self._sources, key=ip_key)
+        if ip_key(source) >= ip_key(self._highest):
+            return False
+        self.unlisted += self._sources.pop(self._highest).count
+        self._highest = None
+        return True
 
     def __len__(self) -> int:
         return len(self._sources)
@@ -139,6 +163,7 @@ class Observer:
             "other": self.other,
             "malformed": self.malformed,
             "last_malformed": self.last_malformed,
+            "unlisted": self.unlisted,
         }
 
 

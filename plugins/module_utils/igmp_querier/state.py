@@ -10,10 +10,15 @@ one definition of the schema for both.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import math
 import os
+import stat
 import tempfile
 from typing import Any, Dict, List, Optional
+
+from .election import NON_QUERIER, QUERIER
 
 SCHEMA_VERSION = 1
 
@@ -173,42 +178,205 @@ def make_state_dir(path: str) -> None:
         os.umask(old)
 
 
-def validate(document: Any) -> Dict[str, Any]:
-    """Check a parsed state document against the schema; raise :class:`StateError`."""
+#: Largest state file read (bytes). The largest legal file, 4,096 groups with the longest
+#: addresses, every counter at 2**63 and 15-character names, is about 515 kB (513,110 bytes as
+#: test_state.py builds it from a real Querier; 517,580 with a 64-character version); anything
+#: beyond four times that is not the daemon's.
+MAX_BYTES = 2 * 1024 * 1024
+
+#: ``updated`` may lead the reader's wall clock by this much (the write and the read are on one
+#: host, so this only covers a small clock step back); further ahead, the file is invalid.
+CLOCK_SKEW = 5.0
+
+#: Known keys of ``effective`` (timers in force); keys a newer daemon adds may be numbers or null.
+EFFECTIVE_FIELDS = ("query_interval", "robustness", "timeout")
+#: Fields that hold an IPv4 address (or null); their text reaches the report and its messages.
+ADDRESS_FIELDS = ("address", "querier", "last_query_heard_from")
+CHOICES = {"role": (QUERIER, NON_QUERIER), "link": ("up", "down", "absent")}
+MAX_VERSION_LENGTH = 64
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _show(value: Any) -> str:
+    """A short text for a value read from a file: repr of a scalar, else its type (no recursion)."""
+    if isinstance(value, _SCALARS):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return "a JSON %s" % ("array" if isinstance(value, list) else "object" if isinstance(value, dict) else type(value).__name__)
+
+
+def _finite(value: Any) -> bool:
+    """A JSON number (not bool) that is a finite float too (huge ints overflow float())."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _ipv4(value: Any, multicast: bool = False) -> bool:
+    """``value`` is a dotted-quad IPv4 address (a multicast one with ``multicast``)."""
+    if not isinstance(value, str):  # IPv4Address() takes an int too
+        return False
+    try:
+        address = ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return address.is_multicast or not multicast
+
+
+def _check_text(document: Dict[str, Any]) -> None:
+    """The text fields hold what the daemon writes, never arbitrary text (escape sequences)."""
+    for key in ADDRESS_FIELDS:
+        if document[key] is not None and not _ipv4(document[key]):
+            raise StateError("state field %r is %s, not an IPv4 address" % (key, _show(document[key])))
+    for key, choices in CHOICES.items():
+        if document[key] not in choices:
+            raise StateError("state field %r is %s, expected %s" % (key, _show(document[key]), " or ".join(choices)))
+    if not is_interface_name(document["interface"]):
+        raise StateError("state field 'interface' is %s, not an interface name" % _show(document["interface"]))
+    version = document["version"]
+    if not 0 < len(version) <= MAX_VERSION_LENGTH or not version.isprintable() or not version.isascii():
+        raise StateError("state field 'version' is %s, not a version" % _show(version))
+
+
+def _check_timers(name: str, timers: Dict[str, Any], required) -> None:
+    """Known timers are finite non-negative numbers; others (a newer daemon's) numbers or null."""
+    for key in required:
+        if key not in timers and name == "timers":
+            raise StateError("state timers lack %r" % key)
+    for key, value in timers.items():
+        if value is None and key not in required:
+            continue
+        if not _finite(value) or value < 0:
+            raise StateError("state %s %s is %s, not a finite number of seconds or queries" % (name, _show(key), _show(value)))
+    if name == "timers" and not timers["query_interval"] > 0:
+        raise StateError("state timers 'query_interval' is %s, not above 0" % _show(timers["query_interval"]))
+
+
+def _check_group(entry: Any) -> None:
+    if not isinstance(entry, dict) or any(k not in entry for k in GROUP_FIELDS):
+        raise StateError("state group entry %s lacks %s" % (_show(entry), ", ".join(GROUP_FIELDS)))
+    problem, expected = None, None
+    if not _ipv4(entry["group"], multicast=True):
+        problem, expected = "group", "an IPv4 multicast address"
+    elif entry["last_reporter"] is not None and not _ipv4(entry["last_reporter"]):
+        problem, expected = "last_reporter", "an IPv4 address or null"
+    elif isinstance(entry["version"], bool) or entry["version"] not in (1, 2, 3):
+        problem, expected = "version", "1, 2 or 3"
+    elif entry["expires"] is not None and not _finite(entry["expires"]):
+        problem, expected = "expires", "a finite time or null"
+    else:
+        odd = [k for k, v in entry.items() if not isinstance(v, _SCALARS) or isinstance(v, float) and not math.isfinite(v)]
+        if odd:
+            problem, expected = odd[0], "a finite scalar"
+    if problem is not None:
+        raise StateError("state group entry %s: %s is %s, expected %s" % (
+            _show(entry["group"]), _show(problem), _show(entry[problem]), expected))
+
+
+def validate(document: Any, now_wall: Optional[float] = None) -> Dict[str, Any]:
+    """Check a parsed state document against the schema; raise :class:`StateError`.
+
+    With ``now_wall``, an ``updated`` more than :data:`CLOCK_SKEW` ahead of it is invalid too.
+    Every number must be finite (so ``age``, ``is_stale`` and the module's report cannot fail).
+    """
     if not isinstance(document, dict):
         raise StateError("state is not a JSON object")
     if document.get("schema") != SCHEMA_VERSION:
-        raise StateError("state schema %r, expected %d" % (document.get("schema"), SCHEMA_VERSION))
+        raise StateError("state schema %s, expected %d" % (_show(document.get("schema")), SCHEMA_VERSION))
     for key, types in FIELDS.items():
         if key not in document:
             raise StateError("state has no %r" % key)
         value = document[key]
         if isinstance(value, bool) or not isinstance(value, types):
             raise StateError("state field %r has type %s" % (key, type(value).__name__))
+        if isinstance(value, (int, float)) and not _finite(value):
+            raise StateError("state field %r is %s, not a finite number" % (key, _show(value)))
     for key, default in COUNTERS.items():
         value = document.setdefault(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise StateError("state field %r has type %s" % (key, type(value).__name__))
+    _check_text(document)
     recent = document.setdefault("recent_role_changes", [])
-    if not isinstance(recent, list) or any(isinstance(t, bool) or not isinstance(t, (int, float)) for t in recent):
+    if not isinstance(recent, list) or not all(_finite(t) for t in recent):
         raise StateError("state field 'recent_role_changes' is not a list of times")
     for entry in document["groups"]:
-        if not isinstance(entry, dict) or any(k not in entry for k in GROUP_FIELDS):
-            raise StateError("state group entry %r lacks %s" % (entry, ", ".join(GROUP_FIELDS)))
-    for key in TIMER_FIELDS:
-        if key not in document["timers"]:
-            raise StateError("state timers lack %r" % key)
+        _check_group(entry)
+    _check_timers("timers", document["timers"], TIMER_FIELDS)
+    _check_timers("effective", document["effective"], EFFECTIVE_FIELDS)
+    if now_wall is not None and document["updated"] > now_wall + CLOCK_SKEW:
+        raise StateError("state 'updated' is %.0f s in the future (more than %g s of clock skew)"
+                         % (document["updated"] - now_wall, CLOCK_SKEW))
     return document
 
 
-def read(path: str) -> Dict[str, Any]:
-    """Read and validate one state file."""
+def _reject_constant(name: str) -> None:
+    raise ValueError("%s is not a number in a state file" % name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("%s is not a finite number" % text[:40])
+    return value
+
+
+def _short_int(text: str) -> int:
+    # 2**64 has 20 digits; longer integers are not the daemon's, and converting megabytes of
+    # digits takes seconds on Python < 3.11 (which has no digit limit).
+    if len(text.lstrip("-")) > 20:
+        raise ValueError("integer of %d digits" % len(text))
+    return int(text)
+
+
+def read(path: str, now_wall: Optional[float] = None) -> Dict[str, Any]:
+    """Read and validate one state file; any problem is a :class:`StateError`.
+
+    Opens without blocking (a FIFO in its place never stalls the reader), accepts regular files
+    only (not /dev/zero) and reads at most :data:`MAX_BYTES` + 1 bytes.
+    """
     try:
-        with open(path) as handle:
-            document = json.load(handle)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except (OSError, ValueError) as exc:
         raise StateError("cannot read %s: %s" % (path, exc))
-    return validate(document)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StateError("cannot read %s: not a regular file" % path)
+        chunks = []
+        left = MAX_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise StateError("cannot read %s: %s" % (path, exc))
+    finally:
+        os.close(fd)
+    if left <= 0:
+        raise StateError("cannot read %s: larger than %d bytes" % (path, MAX_BYTES))
+    try:
+        document = json.loads(b"".join(chunks).decode("utf-8"), parse_constant=_reject_constant,
+                              parse_float=_finite_float, parse_int=_short_int)
+    except (ValueError, RecursionError, MemoryError) as exc:  # UnicodeDecodeError is a ValueError
+        raise StateError("cannot read %s: %s" % (path, str(exc)[:200]))
+    return validate(document, now_wall)
+
+
+def is_interface_name(name: Any) -> bool:
+    """A name Linux accepts for an interface: 1..15 UTF-8 bytes, not ``.`` or ``..``, no ``/``,
+    whitespace or control characters. Names read from a directory or from systemd are checked
+    with it before they reach a socket call or ``systemd-escape`` rules."""
+    if not isinstance(name, str) or name in (".", ".."):
+        return False
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: a file name that is not UTF-8
+        return False
+    return 0 < size < 16 and not any(c == "/" or c.isspace() or not c.isprintable() for c in name)
 
 
 def find(state_dir: str, interface: str) -> Optional[str]:
@@ -225,10 +393,12 @@ def discover(state_dir: str) -> Dict[str, str]:
     found: Dict[str, str] = {}
     try:
         names = sorted(os.listdir(state_dir))
-    except OSError:
+    except (OSError, ValueError):
         return found
     for name in names:
         full = os.path.join(state_dir, name)
+        if not is_interface_name(name[:-5] if name.endswith(".json") else name):
+            continue  # not a file of the daemon, which only runs on interface names
         if name.endswith(".json") and not name.startswith(".") and os.path.isfile(full):
             found[name[:-5]] = full  # <if>.json wins over <if>/<if>.json, as in find()
         elif os.path.isdir(full) and os.path.isfile(state_path(full, name)):
@@ -241,7 +411,11 @@ def age(document: Dict[str, Any], now_wall: float) -> float:
 
 
 def is_stale(document: Dict[str, Any], now_wall: float) -> bool:
-    """True when the daemon has not refreshed its state for several query intervals."""
+    """True when the daemon has not refreshed its state for several query intervals, or when
+    ``updated`` is not a time a live daemon wrote (not finite, or beyond the clock skew)."""
+    updated = document["updated"]
+    if not _finite(updated) or updated > now_wall + CLOCK_SKEW:
+        return True
     interval = float(document["effective"].get("query_interval") or document["timers"]["query_interval"])
     return age(document, now_wall) > STALE_INTERVALS * interval + 1.0
 

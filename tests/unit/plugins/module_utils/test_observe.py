@@ -121,3 +121,19 @@ def test_describe_is_one_short_phrase():
     single = observe.Observer()
     single.feed(v2_query(B), 0.0)
     assert observe.describe(single.queriers(now=0.0)[0]) == "10.0.0.10 IGMPv2 x1, max resp 10.0 s"
+
+
+def test_a_flood_of_spoofed_sources_keeps_the_table_bounded_and_the_lowest_listed():
+    import random
+    obs = observe.Observer()
+    sources = ["10.1.%d.%d" % (n // 250, 1 + n % 250) for n in range(2000)]
+    random.Random(8).shuffle(sources)
+    for n, src in enumerate(sources):
+        obs.feed(codec.encode_ipv4(src, codec.ALL_HOSTS, codec.encode_query_v2(100)), 1.0 + n * 0.001)
+    obs.feed(codec.encode_ipv4(A, codec.ALL_HOSTS, codec.encode_query_v2(100)), 5.0)  # the real querier, last
+    listed = [q["source"] for q in obs.queriers(now=5.0)]
+    assert len(obs) == observe.MAX_SOURCES == len(listed)
+    assert listed == [A] + sorted(sources, key=codec.ip_key)[:observe.MAX_SOURCES - 1]
+    assert obs.elected() == A
+    assert obs.counters()["unlisted"] == 2001 - observe.MAX_SOURCES
+    assert obs.counters()["packets"] == 2001

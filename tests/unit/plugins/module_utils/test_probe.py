@@ -1,5 +1,6 @@
 """probe: the probe datagram format and the receiver's statistics (igmp_probe)."""
 
+import json
 import math
 import struct
 
@@ -18,9 +19,9 @@ def test_header_layout_is_the_documented_one():
 
 @pytest.mark.parametrize("size", [probe.HEADER_SIZE, 64, 1472, probe.MAX_PAYLOAD_SIZE])
 def test_round_trip_at_every_size(size):
-    data = probe.encode("a" * probe.ID_FIELD, probe.MAX_SEQUENCE, 100000, 12.5, size)
+    data = probe.encode("a" * probe.ID_FIELD, probe.MAX_TOTAL - 1, probe.MAX_TOTAL, 12.5, size)
     assert len(data) == size
-    assert probe.decode(data) == probe.Probe("a" * probe.ID_FIELD, probe.MAX_SEQUENCE, 100000, 12.5, size)
+    assert probe.decode(data) == probe.Probe("a" * probe.ID_FIELD, probe.MAX_TOTAL - 1, probe.MAX_TOTAL, 12.5, size)
 
 
 @pytest.mark.parametrize("probe_id", ["", "a b", "x" * 33, "caf\u00e9", "a/b", None])
@@ -125,3 +126,56 @@ def test_delay_uses_the_senders_timestamp():
     stats.add(probe.encode("d", 0, 2, 50.0), "10.0.0.9", 50.25)
     stats.add(probe.encode("d", 1, 2, 51.0), "10.0.0.9", 51.75)
     assert stats.summary()["delay"] == {"min": 0.25, "mean": 0.5, "max": 0.75}
+
+
+def _with_sent(sent):
+    data = probe.encode("abc", 1, 10, 3.0)
+    return data[:16] + struct.pack("!d", sent) + data[24:]
+
+
+@pytest.mark.parametrize("sent", [math.inf, -math.inf, -1.0, probe.MAX_SENT_TIME * 2, 1.7e308])
+def test_a_send_time_that_no_clock_shows_is_not_a_probe(sent):
+    assert probe.decode(_with_sent(sent)) is None
+
+
+def test_delay_figures_stay_finite_whatever_the_probes_claim():
+    stats = probe.ReceiveStats()
+    for n, sent in enumerate([0.0, probe.MAX_SENT_TIME, 1767225600.0, math.inf, 1.7e308, -1e308]):
+        stats.add(_with_sent(sent)[:8] + struct.pack("!I", n) + _with_sent(sent)[12:], "10.0.0.9", 1767225600.5)
+    summary = stats.summary()
+    assert summary["received"] == 3 and summary["foreign"] == 3
+    json.dumps(summary, allow_nan=False)
+    assert summary["delay"]["max"] == 1767225600.5 and summary["delay"]["min"] == 1767225600.5 - probe.MAX_SENT_TIME
+
+
+@pytest.mark.parametrize("sequence, total", [(5, 5), (9, 3), (0, 0), (0, probe.MAX_TOTAL + 1),
+                                             (probe.MAX_SEQUENCE, probe.MAX_SEQUENCE)])
+def test_a_sequence_outside_its_announced_total_is_not_a_probe(sequence, total):
+    assert probe.decode(probe.encode("abc", sequence, total, 3.0)) is None
+
+
+def test_what_a_receiver_keeps_is_bounded_whatever_the_datagrams_claim():
+    import tracemalloc
+    stats = probe.ReceiveStats()
+    tracemalloc.start()
+    try:
+        for n in range(20000):  # every datagram a new id, a new source and a high sequence number
+            stats.add(probe.encode("id%d" % n, probe.MAX_TOTAL - 1 - n, probe.MAX_TOTAL, 10.0),
+                      "10.%d.%d.%d" % (n >> 16, (n >> 8) & 255, n & 255), 11.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    summary = stats.summary()
+    assert summary["received"] == probe.MAX_PROBE_IDS and summary["other_probes"] == 20000 - probe.MAX_PROBE_IDS
+    assert len(summary["probe_ids"]) == probe.MAX_PROBE_IDS and len(summary["sources"]) == probe.MAX_SOURCES
+    assert peak < 2 * 1024 * 1024  # 64 bitmaps of 12.5 kB, not 20,000 ids
+
+
+def test_duplicates_and_reordering_with_the_bitmap_at_its_edges():
+    stats = probe.ReceiveStats()
+    last = probe.MAX_TOTAL - 1
+    for sequence in (last, 0, last, 7, 8, 0):
+        stats.add(probe.encode("edge", sequence, probe.MAX_TOTAL, 10.0), "10.0.0.9", 11.0)
+    summary = stats.summary()
+    assert (summary["received"], summary["duplicated"], summary["reordered"]) == (4, 2, 3)
+    assert summary["expected"] == probe.MAX_TOTAL and summary["lost"] == probe.MAX_TOTAL - 4

@@ -366,3 +366,66 @@ def test_receive_runs_under_async_in_a_playbook(tmp_path):
                           capture_output=True, check=False, text=True, env=env, timeout=180, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "RESULT 20 20 0.0" in proc.stdout
+
+
+# --- hostile options and floods -------------------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (dict(RECEIVE, interface="lo\0"), "interface must not contain a NUL byte, got 'lo\\x00'"),
+    (dict(SEND, source="127.0.0.1\0"), "source must not contain a NUL byte, got '127.0.0.1\\x00'"),
+    (dict(SEND, group="239.1.2.3\0"), "group must not contain a NUL byte"),
+    (dict(SEND, probe_id="run\0"), "probe_id must not contain a NUL byte"),
+    (dict(SEND, source=None, interface="\0"), "interface must not contain a NUL byte"),
+    (dict(SEND, source=None, interface="eth\r"), "interface must not contain control characters, got 'eth\\r'"),
+    (dict(RECEIVE, duration=float("nan")), "duration must be more than 0 and at most 86400 seconds, got nan"),
+    (dict(SEND, interval=float("inf")), "interval must be 0..60 seconds, got inf"),
+])
+def test_hostile_options_fail_naming_the_option(capsys, args, message):
+    rc, out = run_module(capsys, **{k: v for k, v in args.items() if v is not None})
+    assert rc == 1 and out["failed"] is True
+    assert message in out["msg"]
+
+
+class StepClock:
+    """A fake monotonic clock that advances ``step`` seconds each time it is read."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def queued_udp(datagrams):
+    """A UDP socket on loopback with ``datagrams`` already waiting in it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sock.bind((LOCAL, 0))
+    sock.setblocking(False)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for datagram in datagrams:
+            sender.sendto(datagram, sock.getsockname())
+    return sock
+
+
+def test_receive_checks_its_deadline_per_batch_while_datagrams_keep_coming():
+    from ansible_collections.multicast.igmp.plugins.module_utils import _common
+    sock = queued_udp(probe.encode("flood", n, 300, time.time()) for n in range(300))
+    try:
+        stats = probe.ReceiveStats()
+        assert igmp_probe.receive_for(sock, stats, 0.05, clock=StepClock(0.01)) is False
+        assert 0 < stats.received <= 2 * _common.BATCH  # draining the socket first would take all 300
+        assert sock.recv(100)  # datagrams were left queued
+    finally:
+        sock.close()
+
+
+def test_receive_stops_at_count_within_a_batch():
+    from ansible_collections.multicast.igmp.plugins.module_utils import _common
+    sock = queued_udp(probe.encode("flood", n, 300, time.time()) for n in range(300))
+    try:
+        stats = probe.ReceiveStats()
+        assert igmp_probe.receive_for(sock, stats, 3600.0, count=10, clock=StepClock(0.01)) is True
+        assert 10 <= stats.received <= _common.BATCH
+    finally:
+        sock.close()

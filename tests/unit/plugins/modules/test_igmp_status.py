@@ -415,3 +415,228 @@ def test_bare_module_name_from_the_repository_root(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     assert result["msg"] == "eth7: querier 10.0.0.9 (us), 1 sent, 1 group"
+
+
+# --- hostile state files, names and options ------------------------------------------------------
+def _hostile_text(tmp_path, change):
+    """A real daemon's state document after ``change``, as JSON text (NaN/Infinity allowed)."""
+    document = state.build(querier_with_member(), interface="x", address=A, link="up", pid=1, version="0.1.0",
+                           started=time.time() - 10, malformed=0, now_mono=1000.0, now_wall=time.time())
+    change(document)
+    return json.dumps(document)
+
+
+HOSTILE_FILES = {
+    "deep0": "[" * 200000 + "]" * 200000,
+    "deep1": '{"schema": 1, "groups": ' + "[" * 200000 + "]" * 200000 + "}",
+    "expires0": lambda d: d["groups"][0].update(expires="later"),
+    "expires1": lambda d: d["groups"][0].update(expires=[[[]]]),
+    "group0": lambda d: d["groups"].append({"group": {}, "last_reporter": None, "version": 2, "expires": None}),
+    "version0": lambda d: d["groups"][0].update(version="2"),
+    "timers0": lambda d: d["timers"].update(query_interval="10"),
+    "timers1": lambda d: d.update(timers=[]),
+    "effective0": lambda d: d["effective"].update(query_interval=None),
+    "effective1": lambda d: d["effective"].update(timeout={"a": 1}),
+    "nan0": lambda d: d.update(updated=float("nan")),
+    "inf0": lambda d: d.update(updated=float("inf")),
+    "future0": lambda d: d.update(updated=time.time() + 3600),
+    "nan1": lambda d: d["effective"].update(query_interval=float("nan")),
+    "list0": "[1, 2]",
+    "utf0": b'{"schema": 1, "interface": "\xc3"}',
+}
+
+
+def test_each_bad_state_file_is_an_error_of_its_interface_alone(tmp_path, capsys):
+    write_state(tmp_path, "eth7", querier_with_member())
+    write_state(tmp_path, "eth8", non_querier(), per_instance=True)
+    for name, content in HOSTILE_FILES.items():
+        if callable(content):
+            content = _hostile_text(tmp_path, content)
+        (tmp_path / (name + ".json")).write_bytes(content if isinstance(content, bytes) else content.encode())
+    with open(str(tmp_path / "huge0.json"), "wb") as handle:
+        handle.truncate(300 * 1024 * 1024)  # sparse
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    assert rc == 0
+    assert sorted(out["interfaces"]) == sorted(["eth7", "eth8", "huge0"] + list(HOSTILE_FILES))
+    assert out["interfaces"]["eth7"]["msg"] == "eth7: querier 10.0.0.9 (us), 1 sent, 1 group"
+    assert out["interfaces"]["eth8"]["role"] == "non-querier" and out["interfaces"]["eth8"]["state_error"] is None
+    for name in list(HOSTILE_FILES) + ["huge0"]:
+        entry = out["interfaces"][name]
+        assert entry["state_error"] and entry["role"] is None and entry["stale"] is None, (name, entry)
+        assert entry["msg"] == "%s: unreadable state file: %s" % (name, entry["state_error"])
+        assert entry["msg"] in warnings_of(out)
+    assert "larger than 2097152 bytes" in out["interfaces"]["huge0"]["state_error"]
+    assert "in the future" in out["interfaces"]["future0"]["state_error"]
+    assert "NaN is not a number" in out["interfaces"]["nan0"]["state_error"]
+    assert "'expires' is 'later'" in out["interfaces"]["expires0"]["state_error"]
+
+
+def test_updated_a_little_ahead_is_fresh_far_ahead_is_an_error(tmp_path, capsys):
+    write_state(tmp_path, "eth7", querier_with_member(), age=-3.0)  # within the 5 s of clock skew
+    write_state(tmp_path, "eth8", querier_with_member(), age=-60.0)
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    assert out["interfaces"]["eth7"]["stale"] is False and out["interfaces"]["eth7"]["state_error"] is None
+    assert out["interfaces"]["eth8"]["state_error"].startswith("state 'updated' is 60 s in the future")
+    assert out["interfaces"]["eth8"]["stale"] is None
+
+
+def test_names_that_are_no_interface_are_not_reported(tmp_path, capsys):
+    write_state(tmp_path, "eth7", querier_with_member())
+    for name in (b"\xff.json", b"tab\t.json", b"x" * 16 + b".json"):
+        with open(os.path.join(str(tmp_path).encode(), name), "w") as handle:
+            handle.write("{}")
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    assert rc == 0 and sorted(out["interfaces"]) == ["eth7"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"interface": "eth0\0"}, "interface must not contain a NUL byte, got 'eth0\\x00'"),
+    ({"interface": "\0"}, "interface must not contain a NUL byte"),
+    ({"interface": "eth\x1b[0"}, "interface must not contain control characters, got 'eth\\x1b[0'"),
+    ({"interface": "eth0\0", "listen": 1}, "interface must not contain a NUL byte"),
+    ({"state_dir": "/run/igmp\0querier"}, "state_dir must not contain a NUL byte, got '/run/igmp\\x00querier'"),
+    ({"state_dir": "/run/\nx"}, "state_dir must not contain control characters"),
+    ({"listen": float("nan")}, "listen must be 0..600 seconds, got nan"),
+    ({"listen": "inf"}, "listen must be 0..600 seconds, got inf"),
+])
+def test_hostile_options_fail_naming_the_option(tmp_path, capsys, args, message):
+    args.setdefault("state_dir", str(tmp_path))
+    rc, out = run_module(capsys, **args)
+    assert rc == 1 and out["failed"] is True
+    assert message in out["msg"]
+
+
+def test_the_newer_counters_are_reported_and_documented(tmp_path, capsys):
+    q = querier_with_member()
+    q.queries_ignored, q.role_changes = 5, 3
+    q.groups.dropped = 7
+    path = write_state(tmp_path, "eth7", q)
+    document = state.read(path)
+    document["send_errors"] = 2
+    state.write(path, document)
+    older = dict(document)
+    for key in state.COUNTERS:
+        del older[key]
+    state.write(state.state_path(str(tmp_path), "eth8"), older)
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    entry = out["interfaces"]["eth7"]
+    assert {key: entry[key] for key in state.COUNTERS} == {
+        "queries_ignored": 5, "groups_overflow": 7, "send_errors": 2, "role_changes": 3}
+    assert all(out["interfaces"]["eth8"][key] == 0 for key in state.COUNTERS)  # an older daemon's file
+    assert all(igmp_status.report("eth9", time.time())[key] is None for key in state.COUNTERS)
+    import yaml
+    documented = yaml.safe_load(igmp_status.RETURN)["interfaces"]["contains"]
+    assert set(entry) <= set(documented), set(entry) - set(documented)
+    assert set(state.COUNTERS) <= set(documented)
+
+
+def _json_values():
+    from hypothesis import strategies as st
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.text(max_size=8), inner, max_size=4), max_leaves=12)
+
+
+def _paths(document):
+    """Every place in ``document``: (container, key) pairs."""
+    places = []
+    for key, value in document.items():
+        places.append((document, key))
+        if isinstance(value, dict):
+            places.extend((value, k) for k in value)
+        elif isinstance(value, list):
+            places.extend((value, i) for i in range(len(value)))
+            for item in value:
+                if isinstance(item, dict):
+                    places.extend((item, k) for k in item)
+    return places
+
+
+def _like(original):
+    """Values of the kind found at a place (most survive validation, so the report runs on them)."""
+    from hypothesis import strategies as st
+    if isinstance(original, bool):
+        return st.booleans()
+    if isinstance(original, (int, float)):
+        return st.integers() | st.floats()
+    if isinstance(original, str):
+        return (st.sampled_from(["querier", "non-querier", "up", "down", "absent", "eth1", "0.2.0", "239.1.2.3"])
+                | st.ip_addresses(v=4).map(str) | st.text(max_size=30))
+    if original is None:
+        return st.none() | st.floats() | st.text(max_size=10)
+    return _json_values()
+
+
+def test_no_state_file_content_makes_the_report_raise(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    base = json.loads(_hostile_text(tmp_path, lambda d: None))
+    seen = {"read": 0, "refused": 0}
+
+    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data):
+        document = json.loads(json.dumps(base))
+        for _ in range(data.draw(st.integers(1, 3))):
+            container, key = data.draw(st.sampled_from(_paths(document)))
+            container[key] = data.draw(_like(container[key]) | _json_values())
+        path = str(tmp_path / "eth0.json")
+        with open(path, "w") as handle:
+            handle.write(json.dumps(document))  # NaN and Infinity as Python's json writes them
+        now = time.time()
+        try:
+            document = state.read(path, now_wall=now)
+        except state.StateError:
+            seen["refused"] += 1
+            return
+        seen["read"] += 1
+        entry = igmp_status.report("eth0", now, document=document, state_file=path)
+        json.dumps(entry, allow_nan=False)  # what the module prints is strict JSON
+
+    check()
+    assert seen["read"] > 50 and seen["refused"] > 50, seen  # both paths were exercised
+
+
+class StepClock:
+    """A fake monotonic clock that advances ``step`` seconds each time it is read."""
+
+    def __init__(self, step):
+        self.now, self.step, self.reads = 0.0, step, 0
+
+    def __call__(self):
+        self.reads += 1
+        self.now += self.step
+        return self.now
+
+
+@ROOT
+def test_capture_checks_its_deadline_per_batch_while_frames_keep_coming():
+    from ansible_collections.multicast.igmp.plugins.module_utils import _common
+    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import observe
+    receiver = sockets.open_receiver("lo", socket.if_nametoindex("lo"), outgoing=True)
+    sender = sockets.open_sender("lo", socket.if_nametoindex("lo"), "127.0.0.1")
+    try:
+        for _ in range(300):  # queued before the capture starts: the socket never runs dry in it
+            sender.sendto(codec.encode_query_v2(40), (codec.ALL_HOSTS, 0))
+        observer = observe.Observer()
+        clock = StepClock(0.01)
+        igmp_status.capture({receiver.fileno(): ("lo", receiver, True)}, {"lo": observer}, 0.05, clock=clock)
+        # two batches fit before the fake clock passes the deadline; draining would take all 300
+        assert 0 < observer.packets <= 2 * _common.BATCH
+        assert clock.reads <= 8
+        assert sockets.receive(receiver) is not None  # frames were left queued
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_every_key_of_a_heard_entry_is_documented():
+    import yaml
+    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import observe
+    obs = observe.Observer()
+    obs.feed(codec.encode_ipv4(A, codec.ALL_HOSTS, codec.encode_query_v2(100)), 1.0)
+    documented = yaml.safe_load(igmp_status.RETURN)["interfaces"]["contains"]
+    (heard,) = obs.queriers(now=2.0)
+    assert set(heard) == set(documented["heard"]["contains"])
+    sample = documented["listen"]["sample"]
+    assert set(obs.counters()) | {"seconds", "elected", "error"} == set(sample)
