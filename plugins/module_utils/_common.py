@@ -60,7 +60,7 @@ def receive_until(socks: List[Any], seconds: float, receive: Callable[[Any], Opt
         if left <= 0:
             return False
         for sock in select.select(socks, [], [], left)[0]:
-            for _ in range(batch):
+            for _count in range(batch):
                 got = receive(sock)
                 if got is None:
                     break

@@ -45,7 +45,7 @@ def start(lab, *pairs):
     for name, address in pairs:
         host = lab.add_host(name, address)
         started.append((host, host.daemon(*netlab.FAST)))
-    winner = min((address for _, address in pairs), key=codec.ip_key)
+    winner = min((address for _host, address in pairs), key=codec.ip_key)
     for host, daemon in started:
         daemon.wait_state(lambda s: s["querier"] == winner and (s["role"] == "querier" or s["last_query_heard"]),
                           10, "querier %s elected" % winner)

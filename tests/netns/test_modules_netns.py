@@ -250,7 +250,7 @@ class Flood:
         cmd = ["ip", "netns", "exec", lab.bridge_ns, sys.executable, FLOODER, host.port,
                netlab.multicast_mac(dst).hex(), datagram.hex(), str(seconds)]
         self.procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                      for _ in range(FLOOD_SENDERS)]
+                      for _sender in range(FLOOD_SENDERS)]
         start = rx_packets(host)
         netlab.wait_until(lambda: rx_packets(host) > start + 10000, 10, "the flood reaches %s" % host.name)
 

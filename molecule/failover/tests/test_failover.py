@@ -224,8 +224,8 @@ def test_status_fails_while_the_winner_is_stopped_and_passes_after_it_returns(la
              what="%s to be the only querier" % lan.winner)
     rc, output = _status_playbook(lan)
     assert rc == 0, output[-3000:]
-    assert "LAN %s/24: querier %s (%s eth0)" % (lan.winner_address.rsplit(".", 1)[0] + ".0", lan.winner_address,
-                                                 lan.winner) in output, output[-3000:]
+    network = lan.winner_address.rsplit(".", 1)[0] + ".0"
+    assert "LAN %s/24: querier %s (%s eth0)" % (network, lan.winner_address, lan.winner) in output, output[-3000:]
 
     docker("exec", lan.winner, "systemctl", "stop", UNIT)
     command = get_host(lan.winner).run("igmp-querier status eth0")

@@ -70,9 +70,8 @@ def systemd_facts(interface: str) -> Dict[str, Optional[bool]]:
     props = dict(line.partition("=")[::2] for line in out.splitlines() if "=" in line)
     if props.get("LoadState") != "loaded":
         return {"active": None, "enabled": None}
-    return {"active": props.get("ActiveState") == "active",
-            "enabled": props.get("UnitFileState") in ("enabled", "enabled-runtime", "linked", "linked-runtime",
-                                                     "alias", "indirect")}
+    enabled_like = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias", "indirect")
+    return {"active": props.get("ActiveState") == "active", "enabled": props.get("UnitFileState") in enabled_like}
 
 
 def entry(interface: str, path: Optional[str], now: float, facts: Dict[str, Optional[bool]],

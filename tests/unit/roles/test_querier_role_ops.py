@@ -152,8 +152,8 @@ def test_metrics_off_passes_no_metrics_file(run):
 def test_bad_metrics_settings_are_refused_naming_the_variable(run, host):
     assert run["stats"][host]["failures"] == 1
     message = run["messages"][host]
-    assert "igmp_querier_metrics" in message and json.dumps(CASES[host].get("igmp_querier_metrics_dir",
-                                                                              CASES[host]["igmp_querier_metrics"])) in message
+    bad = CASES[host].get("igmp_querier_metrics_dir", CASES[host]["igmp_querier_metrics"])
+    assert "igmp_querier_metrics" in message and json.dumps(bad) in message
 
 
 def test_the_unit_names_its_journal_identifier(run):

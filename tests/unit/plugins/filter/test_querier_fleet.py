@@ -50,7 +50,7 @@ def fleet(*hosts):
     rows = []
     for host, res, facts in hosts:
         rows.extend(querier_rows(res, host, facts))
-    return querier_fleet(rows, [h for h, _, _ in hosts])
+    return querier_fleet(rows, [host[0] for host in hosts])
 
 
 def test_one_querier_per_lan_passes_and_the_table_names_it():

@@ -577,7 +577,7 @@ def test_no_state_file_content_makes_the_report_raise(tmp_path):
     @given(st.data())
     def check(data):
         document = json.loads(json.dumps(base))
-        for _ in range(data.draw(st.integers(1, 3))):
+        for _round in range(data.draw(st.integers(1, 3))):
             container, key = data.draw(st.sampled_from(_paths(document)))
             container[key] = data.draw(_like(container[key]) | _json_values())
         path = str(tmp_path / "eth0.json")
@@ -616,7 +616,7 @@ def test_capture_checks_its_deadline_per_batch_while_frames_keep_coming():
     receiver = sockets.open_receiver("lo", socket.if_nametoindex("lo"), outgoing=True)
     sender = sockets.open_sender("lo", socket.if_nametoindex("lo"), "127.0.0.1")
     try:
-        for _ in range(300):  # queued before the capture starts: the socket never runs dry in it
+        for _round in range(300):  # queued before the capture starts: the socket never runs dry in it
             sender.sendto(codec.encode_query_v2(40), (codec.ALL_HOSTS, 0))
         observer = observe.Observer()
         clock = StepClock(0.01)

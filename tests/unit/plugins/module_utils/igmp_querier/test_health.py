@@ -169,8 +169,8 @@ def test_group_table_full_or_overflowed_is_a_warning():
     assert document["groups_overflow"] == 1
     verdict = health.judge(document, at(1001.0))
     assert codes(verdict) == ["groups_full"] and verdict["health"] == "warning"
-    full = dict(doc(querier(), 1001.0), groups=[{"group": "239.%d" % n, "last_reporter": None, "version": 2,
-                                                  "expires": at(1100.0)} for n in range(MAX_GROUPS)])
+    groups = [{"group": "239.%d" % n, "last_reporter": None, "version": 2, "expires": at(1100.0)} for n in range(MAX_GROUPS)]
+    full = dict(doc(querier(), 1001.0), groups=groups)
     assert codes(health.judge(full, at(1001.0))) == ["groups_full"]
 
 

@@ -57,7 +57,7 @@ def run(capsys, *argv, facts=no_systemd):
 def test_one_line_per_interface_and_exit_0_when_all_ok(tmp_path, capsys):
     write(tmp_path, "eth0", querier())
     write(tmp_path, "eth1", non_querier())
-    code, out, _ = run(capsys, "--state-dir", str(tmp_path))
+    code, out, _err = run(capsys, "--state-dir", str(tmp_path))
     assert code == 0
     assert out.splitlines() == [
         "eth0: querier 10.0.0.10 (us), last query heard never, 1 group, health ok",
@@ -68,7 +68,7 @@ def test_one_line_per_interface_and_exit_0_when_all_ok(tmp_path, capsys):
 def test_a_stale_interface_makes_it_exit_2_and_says_why(tmp_path, capsys):
     write(tmp_path, "eth0", querier())
     write(tmp_path, "eth1", non_querier(), age=40.0)
-    code, out, _ = run(capsys, "--state-dir", str(tmp_path))
+    code, out, _err = run(capsys, "--state-dir", str(tmp_path))
     assert code == 2
     assert out.splitlines()[1].startswith("eth1: non-querier, querier 10.0.0.9, last query heard")
     assert "health critical: state file not refreshed (age 40 s, limit 31 s)" in out.splitlines()[1]
@@ -76,14 +76,14 @@ def test_a_stale_interface_makes_it_exit_2_and_says_why(tmp_path, capsys):
 
 def test_a_warning_exits_1(tmp_path, capsys):
     write(tmp_path, "eth0", querier())
-    code, out, _ = run(capsys, "--state-dir", str(tmp_path), facts=lambda name: {"active": True, "enabled": False})
+    code, out, _err = run(capsys, "--state-dir", str(tmp_path), facts=lambda name: {"active": True, "enabled": False})
     assert code == 1 and "health warning: unit not enabled" in out
 
 
 def test_systemd_says_stopped_exits_2(tmp_path, capsys):
     write(tmp_path, "eth0", querier())
-    code, out, _ = run(capsys, "eth0", "--state-dir", str(tmp_path),
-                       facts=lambda name: {"active": False, "enabled": True})
+    code, out, _err = run(capsys, "eth0", "--state-dir", str(tmp_path),
+                          facts=lambda name: {"active": False, "enabled": True})
     assert code == 2 and "daemon not running (systemd: unit not active)" in out
 
 
@@ -91,7 +91,7 @@ def test_a_dead_process_behind_a_fresh_file_exits_2(tmp_path, capsys):
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     write(tmp_path, "eth0", querier(), pid=child.pid)
-    code, out, _ = run(capsys, "--state-dir", str(tmp_path))
+    code, out, _err = run(capsys, "--state-dir", str(tmp_path))
     assert code == 2 and "process %d is gone" % child.pid in out
 
 
@@ -103,7 +103,7 @@ def test_a_foreign_querier_is_critical_with_ours_named(tmp_path, capsys):
 
 def test_json_output(tmp_path, capsys):
     write(tmp_path, "eth0", querier(), per_instance=False)
-    code, out, _ = run(capsys, "eth0", "--json", "--state-dir", str(tmp_path))
+    code, out, _err = run(capsys, "eth0", "--json", "--state-dir", str(tmp_path))
     document = json.loads(out)
     assert code == 0 and document["health"] == "ok"
     eth0 = document["interfaces"]["eth0"]
@@ -111,12 +111,12 @@ def test_json_output(tmp_path, capsys):
 
 
 def test_a_named_interface_without_an_instance_is_critical(tmp_path, capsys):
-    code, out, _ = run(capsys, "eth9", "--state-dir", str(tmp_path))
+    code, out, _err = run(capsys, "eth9", "--state-dir", str(tmp_path))
     assert code == 2 and out == "eth9: no state, health critical: no querier installed on this interface\n"
 
 
 def test_nothing_to_judge_exits_3(tmp_path, capsys):
-    code, out, _ = run(capsys, "--state-dir", str(tmp_path))
+    code, out, _err = run(capsys, "--state-dir", str(tmp_path))
     assert code == 3 and "no igmp-querier instance on this host" in out
 
 
@@ -124,7 +124,7 @@ def test_a_hostile_state_file_is_reported_on_its_interface_alone(tmp_path, capsy
     write(tmp_path, "eth0", querier())
     os.makedirs(str(tmp_path / "eth1"))
     (tmp_path / "eth1" / "eth1.json").write_text("[" * 100000)
-    code, out, _ = run(capsys, "--state-dir", str(tmp_path))
+    code, out, _err = run(capsys, "--state-dir", str(tmp_path))
     lines = out.splitlines()
     assert code == 2 and lines[0].endswith("health ok") and lines[1].startswith("eth1: no state, health critical")
 
