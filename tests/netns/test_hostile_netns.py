@@ -86,12 +86,11 @@ def test_misaddressed_queries_never_win_and_the_well_addressed_control_does(lab)
     start = time.time()
     variants = _misaddressed(daemon_host.mac())
     for count, (what, datagram, dst, mac, reason) in enumerate(variants, 1):
-        for _repeat in range(3):
-            daemon_host.inject_on_port(datagram, dst, mac)  # straight onto the daemon's link
-        state = daemon.wait_state(lambda s, n=3 * count: s["queries_ignored"] >= n, 3, "%s ignored" % what)
+        daemon_host.inject_on_port(datagram, dst, mac)  # straight onto the daemon's link
+        state = daemon.wait_state(lambda s, n=count: s["queries_ignored"] >= n, 3, "%s ignored" % what)
         assert state["role"] == "querier" and state["querier"] == DAEMON, "%s won: %s" % (what, state)
         assert state["queries_heard"] == 0 and state["elections_lost"] == 0
-        daemon.wait_log(reason, 2)
+        daemon.wait_log(reason, 2)  # one debug line each: within the log budget (10 per 10 s)
     time.sleep(1.5)
     mine = [f.time for f in capture.queries(src=DAEMON, since=start)]
     assert len(mine) >= 2 and max(_gaps([start] + mine + [time.time()])) < 1.8, "the daemon paused: %s" % mine
@@ -100,7 +99,7 @@ def test_misaddressed_queries_never_win_and_the_well_addressed_control_does(lab)
     daemon_host.inject_on_port(codec.encode_ipv4(EVIL, codec.ALL_HOSTS, codec.encode_query_v2(10)))
     state = daemon.wait_state(lambda s: s["role"] == "non-querier", 2, "the control query wins")
     assert state["querier"] == EVIL and state["queries_heard"] == 1
-    assert state["queries_ignored"] == 3 * len(variants)
+    assert state["queries_ignored"] == len(variants)
 
 
 @pytest.fixture

@@ -282,8 +282,12 @@ class Daemon:
             return
         self.querier.record_sent(now)
         self.state_dirty = True
-        self._wire_log(logging.DEBUG, now, "Sent IGMPv%d %s query to %s from %s", timers.igmp_version,
-                       request.reason, destination, self.link.address)
+        line = ("Sent IGMPv%d %s query to %s from %s", timers.igmp_version, request.reason, destination,
+                self.link.address)
+        if request.group == ANY:
+            log.debug(*line)  # paced by our own schedule, not by the wire
+        else:
+            self._wire_log(logging.DEBUG, now, *line)  # group-specific: follows the leaves heard
 
     def _wire_log(self, level: int, now: float, message: str, *args) -> None:
         """Log a line that traffic on the wire can trigger, within the global budget."""
