@@ -13,8 +13,7 @@ import os.path
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
-from ansible.module_utils.six import string_types
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config, options, state
 # systemd unit naming: imported here only, so that moving it is a one-line change.
@@ -32,7 +31,7 @@ def querier_setting_keys(prefix):
 
 def querier_entries(value):
     """igmp_querier_interfaces as a list: a comma-separated string (from -e) is split."""
-    if isinstance(value, string_types):
+    if isinstance(value, str):
         return [name.strip() for name in value.split(",") if name.strip()]
     if value is None or value == "":
         return []
@@ -50,7 +49,7 @@ def querier_instances(entries, values):
     defaults = dict(zip(querier_setting_keys(""), values))
     instances = []
     for entry in querier_entries(entries):
-        if isinstance(entry, string_types):
+        if isinstance(entry, str):
             own = {"name": entry}
         elif isinstance(entry, dict):
             own = dict(entry)
@@ -86,8 +85,12 @@ def _in_role_terms(message, names):
     return message.replace(" (see --help)", "")
 
 
+#: What the role has always taken for a switch (true/false in YAML, or these words from -e).
+SWITCH_WORDS = ("true", "false", "yes", "no", "on", "off", "1", "0")
+
+
 def _is_switch_value(value):
-    return str(value).lower() in [str(word).lower() for word in BOOLEANS]
+    return str(value).lower() in SWITCH_WORDS
 
 
 def querier_problems(instances):
@@ -119,7 +122,7 @@ def _number(value):
 def querier_options(instance, metrics_root=None):
     """The daemon's options for one instance (IGMP_QUERIER_OPTIONS), in the table's order; unset
     settings are left to the daemon's defaults. ``metrics_root``: write RUNTIME/IFACE/IFACE.prom."""
-    if not isinstance(instance, dict) or not isinstance(instance.get("name"), string_types):
+    if not isinstance(instance, dict) or not isinstance(instance.get("name"), str):
         raise AnsibleFilterError("querier_options expects an instance mapping with a name, got %r" % (instance,))
     words = []
     for option in options.ROLE_OPTIONS:
@@ -134,9 +137,9 @@ def querier_options(instance, metrics_root=None):
                 words += [option.flag, str(int(float(value)))]
             else:
                 words += [option.flag, _number(value)]
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError) as exc:
             raise AnsibleFilterError("%s is not a valid value: %s" % (
-                (instance.get("_var") or {}).get(option.name, option.variable), json.dumps(value, default=str)))
+                (instance.get("_var") or {}).get(option.name, option.variable), json.dumps(value, default=str))) from exc
     if metrics_root:
         name = instance["name"]
         words += [options.flag("metrics_file"), "%s/%s/%s.prom" % (metrics_root, name, name)]
@@ -177,7 +180,7 @@ def querier_found_names(settings_files, unit_links=(), runtime_dirs=()):
                          (runtime_dirs, lambda base: base)):
         for item in found or []:
             path = item.get("path") if isinstance(item, dict) else item
-            if isinstance(path, string_types):
+            if isinstance(path, str):
                 names.add(parse(os.path.basename(path)))
     return sorted(names)
 

@@ -67,6 +67,7 @@ def test_a_comma_separated_string_is_split():
     ({"timeout": 60}, {}, "eth0: igmp_querier_timeout must be greater than igmp_querier_query_interval (60 s)"),
     ({"robustness": True}, {}, "eth0: igmp_querier_robustness must be a number, got True"),
     ({}, {"verbose": "maybe"}, 'eth0: igmp_querier_interfaces[eth0].verbose must be true or false, got "maybe".'),
+    ({"verbose": "y"}, {}, 'eth0: igmp_querier_verbose must be true or false, got "y".'),
 ])
 def test_problems_name_the_role_variable(changes, override, expected):
     instances = querier.querier_instances([dict(override, name="eth0")], values(**changes))
