@@ -103,9 +103,10 @@ def validate(args: argparse.Namespace) -> Config:
            "%s (%s s) + %s (%s s) must be less than %s (%s s): the switches would drop memberships between queries"
            % (flag("query_interval"), human(qi), flag("max_response_time"), human(mrt), flag("snooping_timeout"),
               human(snooping)))
-    _in_range("robustness", args.robustness)
-    if args.startup_query_count is not None:
-        _in_range("startup_query_count", args.startup_query_count)
+    for option in OPTIONS:  # the plain ranges (robustness, startup query count, ...), table order
+        if option.low is not None and option.high is not None and option.name != "query_interval":
+            if getattr(args, option.name) is not None:
+                _in_range(option.name, getattr(args, option.name))
     if args.startup_query_interval is not None:
         low = BY_NAME["startup_query_interval"].low
         _check(low <= args.startup_query_interval <= qi,
@@ -128,16 +129,9 @@ def validate(args: argparse.Namespace) -> Config:
     if metrics is not None:
         _check(bool(metrics) and "\0" not in metrics and not metrics.endswith("/"),
                "%s must be a file path, got %r" % (flag("metrics_file"), metrics))
-    timers = Timers(
-        query_interval=qi,
-        max_response_time=tenths / 10.0,
-        robustness=args.robustness,
-        startup_query_count=args.startup_query_count,
-        startup_query_interval=args.startup_query_interval,
-        timeout=args.timeout,
-        igmp_version=args.igmp_version,
-        snooping_timeout=snooping,
-    )
+    values = {option.name: getattr(args, option.name) for option in OPTIONS if option.name in Timers._fields}
+    values.update(query_interval=qi, max_response_time=tenths / 10.0, snooping_timeout=snooping)
+    timers = Timers(**values)
     return Config(interface=name, timers=timers, state_dir=args.state_dir, verbose=args.verbose,
                   metrics_file=metrics)
 
