@@ -8,11 +8,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import json
 import os.path
 import re
 
-from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config, options, state
@@ -20,6 +20,11 @@ from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.status import unit_name
 
 ROLE_VARIABLE = "igmp_querier_interfaces"
+
+
+class QuerierFilterError(ValueError):
+    """Input a filter cannot use; Ansible sees it as an AnsibleFilterError (see FilterModule)."""
+
 _UNIT = re.compile(r"^igmp-querier@(.+)[.]service$")
 
 
@@ -36,7 +41,7 @@ def querier_entries(value):
     if value is None or value == "":
         return []
     if not isinstance(value, (list, tuple)):
-        raise AnsibleFilterError("%s must be a list of interfaces, got %s" % (ROLE_VARIABLE, json.dumps(value, default=str)))
+        raise QuerierFilterError("%s must be a list of interfaces, got %s" % (ROLE_VARIABLE, json.dumps(value, default=str)))
     return list(value)
 
 
@@ -45,7 +50,7 @@ def querier_instances(entries, values):
     querier_setting_keys) overridden by the entry's own keys, plus ``_var``: for each setting,
     the variable it came from (messages name it)."""
     if not isinstance(values, (list, tuple)) or len(values) != len(options.ROLE_OPTIONS):
-        raise AnsibleFilterError("querier_instances expects the values of %s" % ", ".join(querier_setting_keys("igmp_querier_")))
+        raise QuerierFilterError("querier_instances expects the values of %s" % ", ".join(querier_setting_keys("igmp_querier_")))
     defaults = dict(zip(querier_setting_keys(""), values))
     instances = []
     for entry in querier_entries(entries):
@@ -96,11 +101,11 @@ def _is_switch_value(value):
 def querier_problems(instances):
     """One message per instance whose settings the daemon would refuse, naming the role variable."""
     if not isinstance(instances, list):
-        raise AnsibleFilterError("querier_problems expects the list of instances, got %s" % type(instances).__name__)
+        raise QuerierFilterError("querier_problems expects the list of instances, got %s" % type(instances).__name__)
     problems = []
     for instance in instances:
         if not isinstance(instance, dict):
-            raise AnsibleFilterError("querier_problems: an instance is not a mapping: %r" % (instance,))
+            raise QuerierFilterError("querier_problems: an instance is not a mapping: %r" % (instance,))
         names = instance.get("_var") or {}
         try:
             config.check(_argv(instance))
@@ -123,7 +128,7 @@ def querier_options(instance, metrics_root=None):
     """The daemon's options for one instance (IGMP_QUERIER_OPTIONS), in the table's order; unset
     settings are left to the daemon's defaults. ``metrics_root``: write RUNTIME/IFACE/IFACE.prom."""
     if not isinstance(instance, dict) or not isinstance(instance.get("name"), str):
-        raise AnsibleFilterError("querier_options expects an instance mapping with a name, got %r" % (instance,))
+        raise QuerierFilterError("querier_options expects an instance mapping with a name, got %r" % (instance,))
     words = []
     for option in options.ROLE_OPTIONS:
         value = instance.get(option.name)
@@ -138,7 +143,7 @@ def querier_options(instance, metrics_root=None):
             else:
                 words += [option.flag, _number(value)]
         except (TypeError, ValueError, OverflowError) as exc:
-            raise AnsibleFilterError("%s is not a valid value: %s" % (
+            raise QuerierFilterError("%s is not a valid value: %s" % (
                 (instance.get("_var") or {}).get(option.name, option.variable), json.dumps(value, default=str))) from exc
     if metrics_root:
         name = instance["name"]
@@ -195,9 +200,22 @@ def querier_duplicates(names):
     return twice
 
 
+def _as_filter(function):
+    """``function`` raising AnsibleFilterError for bad input. ansible.errors is imported only here:
+    importing it loads Ansible's controller side, which unit tests of the modules must not share."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except QuerierFilterError as exc:
+            from ansible.errors import AnsibleFilterError  # pylint: disable=import-outside-toplevel
+            raise AnsibleFilterError(str(exc)) from exc
+    return wrapper
+
+
 class FilterModule(object):
     def filters(self):
-        return {
+        return {name: _as_filter(function) for name, function in {
             "querier_setting_keys": querier_setting_keys,
             "querier_entries": querier_entries,
             "querier_instances": querier_instances,
@@ -207,4 +225,4 @@ class FilterModule(object):
             "querier_unit": querier_unit,
             "querier_found_names": querier_found_names,
             "querier_duplicates": querier_duplicates,
-        }
+        }.items()}

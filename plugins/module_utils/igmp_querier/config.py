@@ -121,7 +121,7 @@ def validate(args: argparse.Namespace) -> Config:
                "%s must be at most %s - %s - %s s = %s s (else the switches drop memberships before a takeover), got %s"
                % (flag("timeout"), flag("snooping_timeout"), flag("max_response_time"), human(SNOOPING_MARGIN),
                   human(cap), human(args.timeout)))
-    from . import state  # not at the top: state imports election, which imports this module
+    from . import state  # pylint: disable=import-outside-toplevel  # state imports election, which imports this module
     name = args.interface
     _check(state.is_interface_name(name),
            "%s must be a Linux interface name (1..15 characters, no '/'), got %r" % (flag("interface"), name))

@@ -4,7 +4,6 @@ running: what each instance's settings file says, which variable a refusal names
 import shlex
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.multicast.igmp.plugins.filter import querier
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config
@@ -57,7 +56,7 @@ def test_an_entry_overrides_the_role_wide_value_and_names_its_own_variable():
 def test_a_comma_separated_string_is_split():
     assert querier.querier_entries(" eth0, br0 ,,") == ["eth0", "br0"]
     assert querier.querier_entries(None) == [] and querier.querier_entries("") == []
-    with pytest.raises(AnsibleFilterError, match="igmp_querier_interfaces must be a list"):
+    with pytest.raises(querier.QuerierFilterError, match="igmp_querier_interfaces must be a list"):
         querier.querier_entries(5)
 
 
@@ -81,13 +80,13 @@ def test_accepted_settings_have_no_problems():
 
 
 def test_hostile_input_is_a_filter_error_not_a_traceback():
-    with pytest.raises(AnsibleFilterError):
+    with pytest.raises(querier.QuerierFilterError):
         querier.querier_instances(["eth0"], [1, 2])
-    with pytest.raises(AnsibleFilterError):
+    with pytest.raises(querier.QuerierFilterError):
         querier.querier_problems("eth0")
-    with pytest.raises(AnsibleFilterError, match="igmp_querier_query_interval is not a valid value"):
+    with pytest.raises(querier.QuerierFilterError, match="igmp_querier_query_interval is not a valid value"):
         querier.querier_options(querier.querier_instances(["eth0"], values(query_interval="abc"))[0])
-    with pytest.raises(AnsibleFilterError):
+    with pytest.raises(querier.QuerierFilterError):
         querier.querier_options({"name": None})
 
 
