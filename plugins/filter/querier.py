@@ -20,12 +20,11 @@ from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.status import unit_name
 
 ROLE_VARIABLE = "igmp_querier_interfaces"
+_UNIT = re.compile(r"^igmp-querier@(.+)[.]service$")
 
 
 class QuerierFilterError(ValueError):
     """Input a filter cannot use; Ansible sees it as an AnsibleFilterError (see FilterModule)."""
-
-_UNIT = re.compile(r"^igmp-querier@(.+)[.]service$")
 
 
 def querier_setting_keys(prefix):
