@@ -6,7 +6,7 @@ import shlex
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.filter import querier
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config, options
 
 #: The role's defaults, in the order of querier_setting_keys.
 ROLE_DEFAULTS = {"query_interval": 60, "max_response_time": None, "robustness": 2, "timeout": None,
@@ -16,7 +16,7 @@ ROLE_DEFAULTS = {"query_interval": 60, "max_response_time": None, "robustness": 
 
 def values(**changes):
     merged = dict(ROLE_DEFAULTS, **changes)
-    return [merged[key] for key in querier.querier_setting_keys("")]
+    return [merged.get(key, options.BY_NAME[key].default) for key in querier.querier_setting_keys("")]
 
 
 def test_setting_keys_are_the_per_interface_settings():
