@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import __version__, config
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Config, Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Config, Timers
 
 MODULE_UTILS = os.path.join(os.path.dirname(__file__), *[os.pardir] * 5, "plugins", "module_utils")
 
