@@ -7,7 +7,7 @@ again, wins back, and the next trial begins.
 
 Target: the takeover lands within 0.2 s of the timeout (and never before it).
 
-Usage (root): python3 benchmarks/bench_failover.py [--trials 5] [--query-interval 1] [--timeout 3]
+Usage (root): python3 -m benchmarks.bench_failover [--trials 5] [--query-interval 1] [--timeout 3]
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import statistics
 import sys
 import time
 
-import benchlib
-from benchlib import figure, lab
+from benchmarks import benchlib
+from benchmarks.benchlib import figure, lab
 
 NAME = "bench_failover"
 TARGET = 0.2

@@ -21,8 +21,8 @@ transmit counter) or was counted (malformed_dropped in the state file).
 Targets: no late query (none more than 0.1 s behind schedule) and under 30 % of one core
 during the 5,000/s report flood.
 
-Usage (root): python3 benchmarks/bench_flood.py [--rate 5000] [--seconds 20] [--groups 1000]
-The injector is this script run with --inject inside a namespace.
+Usage (root): python3 -m benchmarks.bench_flood [--rate 5000] [--seconds 20] [--groups 1000]
+The injector is this module run with --inject inside a namespace.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import subprocess
 import sys
 import time
 
-import benchlib
-from benchlib import ProcSample, figure, lab
+from benchmarks import benchlib
+from benchmarks.benchlib import ProcSample, figure, lab
 
 NAME = "bench_flood"
 CPU_TARGET = 30.0  # % of one core
@@ -81,7 +81,7 @@ def malformed_frames():
 
 
 def inject(argv) -> int:
-    parser = argparse.ArgumentParser(prog="bench_flood.py --inject")
+    parser = argparse.ArgumentParser(prog="benchmarks.bench_flood --inject")
     parser.add_argument("--ifname", required=True)
     parser.add_argument("--kind", choices=("reports", "malformed"), required=True)
     parser.add_argument("--rate", type=float, default=0.0, help="frames/s; 0: as fast as possible")
@@ -117,10 +117,10 @@ def inject(argv) -> int:
 
 
 def start_injector(namespace: str, ifname: str, kind: str, rate: float, seconds: float, groups: int):
-    cmd = ["ip", "netns", "exec", namespace, sys.executable, os.path.abspath(__file__), "--inject",
+    cmd = ["ip", "netns", "exec", namespace, sys.executable, "-m", "benchmarks.bench_flood", "--inject",
            "--ifname", ifname, "--kind", kind, "--rate", "%g" % rate, "--seconds", "%g" % seconds,
            "--groups", str(groups)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=benchlib.REPO)
 
 
 def finish_injector(proc) -> dict:

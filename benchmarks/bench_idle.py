@@ -14,7 +14,7 @@ interpreter start-up and the startup query burst.
 
 Targets: under 50 ms CPU per minute; RSS under 25 MB.
 
-Usage (root): python3 benchmarks/bench_idle.py [--seconds 60] [--query-interval 1]
+Usage (root): python3 -m benchmarks.bench_idle [--seconds 60] [--query-interval 1]
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import sys
 import tempfile
 import time
 
-import benchlib
-from benchlib import ProcSample, figure, lab
+from benchmarks import benchlib
+from benchmarks.benchlib import ProcSample, figure, lab
 
 NAME = "bench_idle"
 CPU_TARGET_MS = 50.0

@@ -9,7 +9,7 @@ datagrams with Router Alert, small ones with Ethernet padding up to 46 octets):
   15 % queries (v2/v3 general, group-specific), 10 % v2 leaves, 5 % v1 reports,
    5 % malformed (bad checksums, truncation, impossible counts, non-IGMP).
 
-Usage: python3 benchmarks/bench_parser.py [--seconds S] [--rounds N]
+Usage: python3 -m benchmarks.bench_parser [--seconds S] [--rounds N]
 Prints one line per measurement: packets/s of wall-clock time, the best of N short rounds (like
 timeit: the best round is the one least disturbed by other load), the median round, and packets per
 CPU-second of this process. The target is judged on the CPU figure: it is the parser's own speed on

@@ -8,7 +8,7 @@ on a fake clock, then the same number of version-mismatched IGMPv2 queries from 
 Targets: 10,000 queries from 10,000 distinct lower sources in under 1 s of CPU; RSS after the
 run no more than 5 MB above RSS before (flat: every per-source table is bounded).
 
-Usage: python3 benchmarks/bench_sources.py [--sources N]
+Usage: python3 -m benchmarks.bench_sources [--sources N]
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Shared helpers for the daemon benchmarks (failover, idle, flood): the netns lab from the
 integration tests, /proc readings of a process, and uniform figure lines.
 
+The benchmarks are modules run from the repository root: ``python3 -m benchmarks.bench_idle``.
+
 Every figure line reads ``<bench>: <what>: <value> <unit> (target <target>: MET|MISSED)``; the
 benchmarks report targets, they do not assert them, and exit non-zero only on errors.
 """
@@ -10,11 +12,10 @@ from __future__ import annotations
 import os
 import sys
 
+from tests.netns import lab  # namespaces, bridge, daemon processes, capture (as in the netns tests)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(REPO, "tests", "netns"))
-
-import lab  # noqa: E402  (tests/netns/lab.py: namespaces, bridge, daemon processes, capture)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

@@ -24,15 +24,14 @@ failed=()
 figures=$(mktemp)
 trap 'rm -f "$figures"' EXIT
 for name in "${SELECTED[@]}"; do
-    script=$HERE/bench_$name.py
-    if [[ ! -f $script ]]; then
+    if [[ ! -f $HERE/bench_$name.py ]]; then
         echo "run_all: no benchmark '$name' (have: ${ALL[*]})" >&2
         failed+=("$name")
         continue
     fi
     printf '\n==== bench_%s (%s) ====\n' "$name" "$PYTHON"
     start=$SECONDS
-    "$PYTHON" "$script" | tee -a "$figures"
+    (cd "$REPO" && "$PYTHON" -m "benchmarks.bench_$name") | tee -a "$figures"
     rc=${PIPESTATUS[0]}
     echo "[bench_$name: exit $rc after $((SECONDS - start)) s]"
     ((rc == 0)) || failed+=("$name")

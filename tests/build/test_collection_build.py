@@ -45,6 +45,7 @@ FORBIDDEN_PREFIXES = (
     ".ansible/",
     "benchmarks/",
     "molecule/",
+    "extensions/molecule/",
     "scripts/",
     "tests/unit/",
     "tests/netns/",

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-import lab as netlab
+from tests.netns import lab as netlab
 
 _reason = None
 _checked = False

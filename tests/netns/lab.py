@@ -40,6 +40,8 @@ import threading
 import time
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 
+from tests import helpers
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 MODULE_UTILS = os.path.join(REPO, "plugins", "module_utils")
@@ -655,14 +657,7 @@ def _centi(seconds: float) -> str:
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.05):
     """Poll ``predicate`` until it returns something true; raise :class:`LabError` on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise LabError("%s: not within %.1f s" % (what, timeout))
-        time.sleep(interval)
+    return helpers.wait_until(predicate, timeout, what, interval, error=LabError)
 
 
 __all__ = ["MEMBERSHIP_INTERVAL", "FAST", "Lab", "Host", "Daemon", "Capture", "Frame", "Membership", "Stream", "LabError", "unavailable_reason",

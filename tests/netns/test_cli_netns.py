@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-import lab as netlab
+from tests.netns import lab as netlab
 
 PYTHONPATH = netlab.MODULE_UTILS
 

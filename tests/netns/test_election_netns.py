@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-import lab as netlab
+from tests.netns import lab as netlab
 
 pytestmark = pytest.mark.root
 

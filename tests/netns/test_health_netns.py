@@ -21,8 +21,8 @@ import time
 
 import pytest
 
-import lab as netlab
-from test_modules_netns import Ansible, run_module, tool
+from tests.netns import lab as netlab
+from tests.netns.test_modules_netns import Ansible, run_module, tool
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-import lab as netlab
+from tests.netns import lab as netlab
 
 pytestmark = pytest.mark.root
 

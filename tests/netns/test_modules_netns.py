@@ -23,7 +23,8 @@ import time
 
 import pytest
 
-import lab as netlab
+from tests.helpers import collections_root
+from tests.netns import lab as netlab
 from ansible_collections.multicast.igmp.plugins.module_utils import probe
 
 pytestmark = pytest.mark.root
@@ -33,13 +34,6 @@ A, B, C = "10.0.0.9", "10.0.0.10", "10.0.0.20"
 GROUP = "239.1.2.3"
 PORT = 59559
 MI = netlab.MEMBERSHIP_INTERVAL
-
-
-def collections_root():
-    for entry in sys.path:
-        if os.path.isdir(os.path.join(entry, "ansible_collections", "multicast", "igmp")):
-            return entry
-    raise RuntimeError("tests/conftest.py did not put the collection on sys.path")
 
 
 def tool(name):

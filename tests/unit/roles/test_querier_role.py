@@ -26,7 +26,7 @@ from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir))
 ROLE = os.path.join(REPO, "roles", "querier")
 
-#: The exposure systemd 252 computes for the rendered unit (README table). See README-role.md for
+#: The exposure systemd 252 computes for the rendered unit. README, "The unit's security", says
 #: why 1.5 is the floor for a daemon that keeps the host's network and CAP_NET_RAW honestly.
 EXPECTED_EXPOSURE = "1.5"
 

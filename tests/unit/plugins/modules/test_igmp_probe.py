@@ -6,6 +6,7 @@ until the receiver's membership shows in /proc/net/igmp instead of sleeping. One
 receiver with ``async`` in a real ansible-playbook run. Traffic stays on ``lo``.
 """
 
+import functools
 import itertools
 import json
 import os
@@ -17,10 +18,9 @@ import time
 
 import pytest
 
-from ansible.module_utils.common import warnings as module_warnings
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.multicast.igmp.plugins.module_utils import probe
 from ansible_collections.multicast.igmp.plugins.modules import igmp_probe
+from tests.helpers import collections_root, run_module as run_main, warnings_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MODULE = os.path.join(REPO, "plugins", "modules", "igmp_probe.py")
@@ -28,31 +28,14 @@ LOCAL = "127.0.0.1"
 IP_RECVTTL = 12
 IP_TTL = 2
 _groups = itertools.count(1)
-
-
-def collections_root():
-    for entry in sys.path:
-        if os.path.isdir(os.path.join(entry, "ansible_collections", "multicast", "igmp")):
-            return entry
-    raise RuntimeError("tests/conftest.py did not put the collection on sys.path")
+#: ``run_module(capsys, **args)``: igmp_probe's main() in this process; (exit code, result).
+run_module = functools.partial(run_main, igmp_probe.main)
 
 
 def fresh_group():
     """A group and port no other test (or earlier run still leaving) uses."""
     n = next(_groups)
     return "239.255.%d.%d" % (os.getpid() % 250, n), 20000 + (os.getpid() * 7 + n) % 40000
-
-
-def run_module(capsys, **args):
-    getattr(module_warnings, "_global_warnings", {}).clear()
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            igmp_probe.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
-
-
-def warnings_of(result):
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 
 def joined(group, device="lo"):

@@ -10,19 +10,13 @@ import sys
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif
+from tests.helpers import collections_root
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MODULE = os.path.join(REPO, "plugins", "modules", "igmp_probe.py")
 NETNS = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"),
                            reason="needs root, unshare and ip: the module runs in a new network namespace")
 HEADER = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
-
-
-def collections_root():
-    for entry in sys.path:
-        if os.path.isdir(os.path.join(entry, "ansible_collections", "multicast", "igmp")):
-            return entry
-    raise RuntimeError("tests/conftest.py did not put the collection on sys.path")
 
 
 @pytest.mark.parametrize("rows, expected", [

@@ -6,6 +6,7 @@ IGMP on loopback (root). Running unprivileged uses a real unprivileged child pro
 runs the module through the ``ansible`` command itself.
 """
 
+import functools
 import json
 import os
 import shutil
@@ -17,36 +18,16 @@ import time
 
 import pytest
 
-from ansible.module_utils.common import warnings as module_warnings
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, election, sockets, state
 from ansible_collections.multicast.igmp.plugins.modules import igmp_status
+from tests.helpers import collections_root, run_module as run_main, warnings_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MODULE = os.path.join(REPO, "plugins", "modules", "igmp_status.py")
 ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: raw IGMP capture and send on loopback")
 A, B, MEMBER = "10.0.0.9", "10.0.0.10", "10.0.0.20"
-
-
-def collections_root():
-    for entry in sys.path:
-        if os.path.isdir(os.path.join(entry, "ansible_collections", "multicast", "igmp")):
-            return entry
-    raise RuntimeError("tests/conftest.py did not put the collection on sys.path")
-
-
-def run_module(capsys, **args):
-    """main() with these arguments; returns (exit code, parsed result)."""
-    getattr(module_warnings, "_global_warnings", {}).clear()  # warnings of an earlier in-process run
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            igmp_status.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
-
-
-def warnings_of(result):
-    """The warning texts of a result (plain strings, or ansible 2.19's structured summaries)."""
-    return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+#: ``run_module(capsys, **args)``: igmp_status's main() in this process; (exit code, result).
+run_module = functools.partial(run_main, igmp_status.main)
 
 
 def write_state(directory, interface, querier, *, age=0.0, mono=1000.0, per_instance=False, link="up"):

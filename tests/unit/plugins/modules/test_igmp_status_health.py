@@ -1,6 +1,7 @@
 """igmp_status health verdicts and fail_on, through main() with real state files written by the
 daemon's own code path (a real Querier, state.build, state.write)."""
 
+import functools
 import json
 import os
 import subprocess
@@ -9,20 +10,13 @@ import time
 
 import pytest
 
-from ansible.module_utils.common import warnings as module_warnings
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, election, state
 from ansible_collections.multicast.igmp.plugins.modules import igmp_status
+from tests.helpers import run_module as run_main
 
 A, B = "10.0.0.9", "10.0.0.10"
-
-
-def run_module(capsys, **args):
-    getattr(module_warnings, "_global_warnings", {}).clear()
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            igmp_status.main()
-    return exc.value.code, json.loads(capsys.readouterr().out)
+#: ``run_module(capsys, **args)``: igmp_status's main() in this process; (exit code, result).
+run_module = functools.partial(run_main, igmp_status.main)
 
 
 def write_state(directory, interface, querier, *, age=0.0, mono=1000.0, pid=None):

@@ -1,4 +1,4 @@
-"""Shared helpers for the testinfra tests of the molecule scenarios (molecule/<scenario>/tests/).
+"""Shared helpers for the testinfra tests of the molecule scenarios (<scenario>/tests/ here).
 
 Molecule runs these tests on the Docker host, as root, with MOLECULE_INVENTORY_FILE set. They
 reach the containers three ways:
@@ -22,6 +22,8 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 import pytest
 import testinfra
 import testinfra.utils.ansible_runner
+
+from tests.helpers import wait_until
 
 INVENTORY_FILE = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 UNIT = "igmp-querier@eth0.service"
@@ -97,14 +99,8 @@ def numeric_lowest(addresses: Dict[str, str]) -> str:
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.5, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(interval)
+    """tests.helpers.wait_until at a pace for containers; AssertionError on timeout."""
+    return wait_until(predicate, timeout, what, interval)
 
 
 def journal(container: str, lines: int = 40) -> str:

@@ -1,6 +1,6 @@
 """default scenario: the querier role on three hosts, one member, one snooping bridge.
 
-Also the lab scenario's verifier (molecule/lab/molecule.yml points here): the same checks hold
+Also the lab scenario's verifier (lab/molecule.yml points here): the same checks hold
 for the rollout with the multicast.igmp.site playbook.
 """
 
