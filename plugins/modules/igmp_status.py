@@ -443,6 +443,25 @@ from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import
 MAX_LISTEN = 600.0
 IPV4 = re.compile(r"^[0-9]{1,3}([.][0-9]{1,3}){3}$")
 
+# The report of an interface follows the state schema (state.FIELDS, state.COUNTERS): each key
+# is copied as it is, unless it is reported under another name (DERIVED) or not at all.
+DERIVED = {
+    "last_query_sent": "last_query_sent_age",
+    "last_query_heard": "last_query_heard_age",
+    "groups": "groups",  # each group with its expires_in
+    "updated": "state_age",
+    "started": "uptime",
+    "version": "daemon_version",
+}
+UNREPORTED = ("schema", "interface")  # the entry's own interface name stands for the file's
+COPIED = tuple(key for key in list(state.FIELDS) + list(state.COUNTERS) if key not in DERIVED and key not in UNREPORTED)
+#: Computed from several keys: is_querier (role), stale (updated and the query interval).
+COMPUTED = ("is_querier", "stale")
+#: What the module itself says of an interface, with a state file or without.
+OWN_KEYS = ("interface", "exists", "installed", "active", "enabled", "unit", "state_file", "state_error",
+            "heard", "listen", "msg")
+REPORT_KEYS = OWN_KEYS + COPIED + tuple(DERIVED.values()) + COMPUTED
+
 
 def _age(now, then):
     return None if then is None else round(max(0.0, now - float(then)), 3)
@@ -455,43 +474,9 @@ def _plural(count, word):
 def report(interface, now, document=None, state_file=None, state_error=None, unit=None, systemd_available=False,
            files=(), exists=True, heard=None, listen=None, ours=None, named=False):
     """The entry of one interface: pure, from what was read (``now`` is the wall clock)."""
-    entry = {
-        "interface": interface,
-        "exists": exists,
-        "installed": False,
-        "active": None,
-        "enabled": None,
-        "unit": unit,
-        "state_file": state_file,
-        "state_error": state_error,
-        "role": None,
-        "link": None,
-        "address": None,
-        "querier": None,
-        "is_querier": None,
-        "queries_sent": None,
-        "queries_heard": None,
-        "last_query_sent_age": None,
-        "last_query_heard_age": None,
-        "last_query_heard_from": None,
-        "state_age": None,
-        "stale": None,
-        "groups": None,
-        "igmp_version": None,
-        "timers": None,
-        "effective": None,
-        "elections_won": None,
-        "elections_lost": None,
-        "takeovers": None,
-        "malformed_dropped": None,
-        "pid": None,
-        "daemon_version": None,
-        "uptime": None,
-        "heard": heard,
-        "listen": listen,
-        "msg": "",
-    }
-    entry.update((key, None) for key in state.COUNTERS)
+    entry = dict.fromkeys(REPORT_KEYS)
+    entry.update(interface=interface, exists=exists, installed=False, unit=unit, state_file=state_file,
+                 state_error=state_error, heard=heard, listen=listen, msg="")
     active_state = None  # systemd's word on the unit, when the unit exists
     if systemd_available and unit is not None:
         entry["active"] = unit.get("active_state") == "active"
@@ -503,34 +488,19 @@ def report(interface, now, document=None, state_file=None, state_error=None, uni
 
     if document is not None:
         doc = document
+        entry.update((key, doc[key]) for key in COPIED)
         entry.update({
-            "role": doc["role"],
-            "link": doc["link"],
-            "address": doc["address"],
-            "querier": doc["querier"],
             "is_querier": doc["role"] == "querier",
-            "queries_sent": doc["queries_sent"],
-            "queries_heard": doc["queries_heard"],
             "last_query_sent_age": _age(now, doc["last_query_sent"]),
             "last_query_heard_age": _age(now, doc["last_query_heard"]),
-            "last_query_heard_from": doc["last_query_heard_from"],
             "state_age": round(state.age(doc, now), 3),
             "stale": state.is_stale(doc, now),
             "groups": [dict({key: g[key] for key in state.GROUP_FIELDS},
                             expires_in=None if g["expires"] is None else round(float(g["expires"]) - now, 3))
                        for g in doc["groups"]],
-            "igmp_version": doc["igmp_version"],
-            "timers": doc["timers"],
-            "effective": doc["effective"],
-            "elections_won": doc["elections_won"],
-            "elections_lost": doc["elections_lost"],
-            "takeovers": doc["takeovers"],
-            "malformed_dropped": doc["malformed_dropped"],
-            "pid": doc["pid"],
             "daemon_version": doc["version"],
             "uptime": _age(now, doc["started"]),
         })
-        entry.update((key, doc[key]) for key in state.COUNTERS)
     entry["msg"] = summary(entry, active_state)
     entry.update(judge(entry, document, now, active_state, ours, named))
     return entry

@@ -492,6 +492,26 @@ def test_the_newer_counters_are_reported_and_documented(tmp_path, capsys):
     assert set(state.COUNTERS) <= set(documented)
 
 
+def test_the_report_follows_the_state_schema_and_is_documented(tmp_path, capsys):
+    import yaml
+    path = write_state(tmp_path, "eth0", querier_with_member())
+    document = state.read(path)
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    entry = out["interfaces"]["eth0"]
+    # every key of the schema is copied, derived or deliberately left out; none is forgotten
+    schema = set(state.FIELDS) | set(state.COUNTERS)
+    assert set(igmp_status.COPIED) | set(igmp_status.DERIVED) | set(igmp_status.UNREPORTED) == schema
+    assert {key: entry[key] for key in igmp_status.COPIED} == {key: document[key] for key in igmp_status.COPIED}
+    assert entry["daemon_version"] == document["version"] and entry["is_querier"] is True
+    assert set(igmp_status.DERIVED.values()) | set(igmp_status.COPIED) <= set(entry)
+    # the entry has the same keys with a state file and without one, and RETURN documents each
+    bare = igmp_status.report("eth9", time.time())
+    assert set(bare) == set(entry) == set(igmp_status.REPORT_KEYS) | {"health", "health_reasons"}
+    assert all(bare[key] is None for key in igmp_status.COPIED)
+    documented = yaml.safe_load(igmp_status.RETURN)["interfaces"]["contains"]
+    assert set(entry) == set(documented), set(entry) ^ set(documented)
+
+
 def _json_values():
     from hypothesis import strategies as st
     scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
