@@ -1,7 +1,6 @@
 """_systemd: the one home of the querier units' names, escaping and systemctl output, used by
 igmp_status, the on-host ``igmp-querier status`` command and the role's ``querier_unit`` filter."""
 
-import os
 import shutil
 import subprocess
 
@@ -14,7 +13,7 @@ from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import
 def test_systemctl_output_parsing():
     show = "LoadState=loaded\nActiveState=failed\nSubState=failed\nUnitFileState=enabled\n"
     assert _systemd.parse_show(show) == {"LoadState": "loaded", "ActiveState": "failed",
-                                            "SubState": "failed", "UnitFileState": "enabled"}
+                                         "SubState": "failed", "UnitFileState": "enabled"}
     listing = ("igmp-querier@eth0.service   loaded active running IGMP querier on eth0\n"
                "igmp-querier@br\\x2dlan.service loaded failed failed  IGMP querier on br-lan\n"
                "\u25cf igmp-querier@eth1.service loaded failed failed IGMP querier on eth1\n")
