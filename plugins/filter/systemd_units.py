@@ -10,15 +10,19 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import _systemd, state
+
+
+def _error(text):
+    # imported when needed: loading controller code switches in-process module tests' warnings to the display
+    from ansible.errors import AnsibleFilterError
+    return AnsibleFilterError(text)
 
 
 def querier_unit(interface):
     """The ``igmp-querier@IFACE.service`` of an interface name, escaped as systemd escapes it."""
     if not state.is_interface_name(interface):
-        raise AnsibleFilterError("querier_unit: %r is not a Linux interface name (1..15 bytes, no '/' or spaces)"
+        raise _error("querier_unit: %r is not a Linux interface name (1..15 bytes, no '/' or spaces)"
                                  % (interface,))
     return _systemd.unit_name(interface)
 
@@ -26,7 +30,7 @@ def querier_unit(interface):
 def querier_instance(unit):
     """The interface of ``igmp-querier@IFACE.service`` (a name or a path); None for any other unit."""
     if not isinstance(unit, str):
-        raise AnsibleFilterError("querier_instance: expects a unit name, got %r" % (unit,))
+        raise _error("querier_instance: expects a unit name, got %r" % (unit,))
     return _systemd.instance_of(unit)
 
 
