@@ -22,8 +22,7 @@ def _error(text):
 def querier_unit(interface):
     """The ``igmp-querier@IFACE.service`` of an interface name, escaped as systemd escapes it."""
     if not state.is_interface_name(interface):
-        raise _error("querier_unit: %r is not a Linux interface name (1..15 bytes, no '/' or spaces)"
-                                 % (interface,))
+        raise _error("querier_unit: %r is not a Linux interface name (1..15 bytes, no '/' or spaces)" % (interface,))
     return _systemd.unit_name(interface)
 
 
