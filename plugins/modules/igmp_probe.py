@@ -332,7 +332,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.multicast.igmp.plugins.module_utils import probe
-from ansible_collections.multicast.igmp.plugins.module_utils._common import receive_until, text_option_errors
+from ansible_collections.multicast.igmp.plugins.module_utils._common import text_option_errors
+from ansible_collections.multicast.igmp.plugins.module_utils.observe import receive_until
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif
 
 MAX_COUNT = probe.MAX_TOTAL

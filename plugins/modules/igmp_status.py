@@ -432,134 +432,35 @@ interfaces:
       sample: "eth0: non-querier, querier is 10.0.0.9 (heard 2.1 s ago), 3 groups"
 """
 
-import glob
-import os
 import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.multicast.igmp.plugins.module_utils._common import receive_until, text_option_errors
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import (
-    health, netif, observe, sockets, state, status)
+from ansible_collections.multicast.igmp.plugins.module_utils import observe
+from ansible_collections.multicast.igmp.plugins.module_utils._common import text_option_errors
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import _systemd, health, netif, state, status
 
-UNIT_TEMPLATE = "igmp-querier@"
-UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-             "/usr/lib/systemd/system", "/lib/systemd/system")
 MAX_LISTEN = 600.0
-IFF_LOOPBACK = 0x8
 IPV4 = re.compile(r"^[0-9]{1,3}([.][0-9]{1,3}){3}$")
-ACTIVE_LIKE = ("active", "activating", "deactivating", "reloading", "failed", "refreshing")
-ENABLED_LIKE = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias", "indirect")
-SHOW_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState")
 
-
-def unit_name(interface):
-    """``igmp-querier@IFACE.service``, escaped as ``systemd-escape`` does (one implementation, in status.py)."""
-    return status.unit_name(interface)
-
-
-def unescape_instance(instance):
-    """systemd escapes instance names (\\xNN); interface names never contain '/'."""
-    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), instance)
-
-
-def instance_of(unit):
-    """``igmp-querier@eth0.service`` -> ``eth0`` (None for other units and the template)."""
-    unit = os.path.basename(unit)
-    if not unit.startswith(UNIT_TEMPLATE) or not unit.endswith(".service"):
-        return None
-    instance = unescape_instance(unit[len(UNIT_TEMPLATE):-len(".service")])
-    return instance or None
-
-
-def unit_files(interface, root="/"):
-    """Files that install ``igmp-querier@IFACE``: an instance unit, a drop-in, an enabled link."""
-    found = []
-    name = unit_name(interface)
-    for directory in UNIT_DIRS:
-        base = os.path.join(root, directory.lstrip("/"))
-        for path in (os.path.join(base, name), os.path.join(base, name + ".d")):
-            if os.path.lexists(path):
-                found.append(path)
-        found.extend(sorted(glob.glob(os.path.join(glob.escape(base), "*.wants", glob.escape(name)))))
-    return found
-
-
-def enabled_instances(root="/"):
-    """Interfaces with an enabled link ``*.wants/igmp-querier@IFACE.service`` or an instance file."""
-    names = set()
-    for directory in UNIT_DIRS:
-        base = glob.escape(os.path.join(root, directory.lstrip("/")))
-        for path in glob.glob(os.path.join(base, "*.wants", UNIT_TEMPLATE + "*.service")) + glob.glob(
-                os.path.join(base, UNIT_TEMPLATE + "?*.service")):
-            instance = instance_of(path)
-            if instance:
-                names.add(instance)
-    return names
-
-
-def parse_show(text):
-    """``systemctl show -p A,B`` output -> {A: value, B: value}."""
-    result = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            result[key.strip()] = value.strip()
-    return result
-
-
-def parse_list_units(text):
-    """``systemctl list-units --plain --no-legend`` output -> the querier interfaces listed."""
-    names = set()
-    for line in text.splitlines():
-        fields = [f for f in line.split() if f not in ("*", "\u25cf")]  # failed units carry a bullet
-        if fields:
-            instance = instance_of(fields[0])
-            if instance:
-                names.add(instance)
-    return names
-
-
-class Systemd:
-    """Asks systemctl about querier units; ``available`` is False on hosts without systemd."""
-
-    def __init__(self, module):
-        self.module = module
-        self.note = None
-        self.systemctl = module.get_bin_path("systemctl")
-        if not os.path.isdir("/run/systemd/system"):
-            self.note = "systemd is not running on this host: active and enabled are unknown"
-        elif not self.systemctl:
-            self.note = "systemctl not found: active and enabled are unknown"
-        self.available = self.note is None
-
-    def instances(self):
-        if not self.available:
-            return set()
-        rc, out, err = self.module.run_command(
-            [self.systemctl, "list-units", "--all", "--plain", "--no-legend", "--no-pager", UNIT_TEMPLATE + "*.service"])
-        if rc != 0:
-            self.module.warn("systemctl list-units failed (rc %d): %s" % (rc, err.strip()))
-            return set()
-        return parse_list_units(out)
-
-    def show(self, interface):
-        if not self.available:
-            return None
-        name = unit_name(interface)
-        rc, out, err = self.module.run_command(
-            [self.systemctl, "show", name, "--no-pager", "-p", ",".join(SHOW_PROPERTIES)])
-        if rc != 0:
-            self.module.warn("systemctl show %s failed (rc %d): %s" % (name, rc, err.strip()))
-            return None
-        props = parse_show(out)
-        return {
-            "name": name,
-            "load_state": props.get("LoadState"),
-            "active_state": props.get("ActiveState"),
-            "sub_state": props.get("SubState"),
-            "unit_file_state": props.get("UnitFileState"),
-        }
+# The report of an interface follows the state schema (state.FIELDS, state.COUNTERS): each key
+# is copied as it is, unless it is reported under another name (DERIVED) or not at all.
+DERIVED = {
+    "last_query_sent": "last_query_sent_age",
+    "last_query_heard": "last_query_heard_age",
+    "groups": "groups",  # each group with its expires_in
+    "updated": "state_age",
+    "started": "uptime",
+    "version": "daemon_version",
+}
+UNREPORTED = ("schema", "interface")  # the entry's own interface name stands for the file's
+COPIED = tuple(key for key in list(state.FIELDS) + list(state.COUNTERS) if key not in DERIVED and key not in UNREPORTED)
+#: Computed from several keys: is_querier (role), stale (updated and the query interval).
+COMPUTED = ("is_querier", "stale")
+#: What the module itself says of an interface, with a state file or without.
+OWN_KEYS = ("interface", "exists", "installed", "active", "enabled", "unit", "state_file", "state_error",
+            "heard", "listen", "msg")
+REPORT_KEYS = OWN_KEYS + COPIED + tuple(DERIVED.values()) + COMPUTED
 
 
 def _age(now, then):
@@ -573,82 +474,33 @@ def _plural(count, word):
 def report(interface, now, document=None, state_file=None, state_error=None, unit=None, systemd_available=False,
            files=(), exists=True, heard=None, listen=None, ours=None, named=False):
     """The entry of one interface: pure, from what was read (``now`` is the wall clock)."""
-    entry = {
-        "interface": interface,
-        "exists": exists,
-        "installed": False,
-        "active": None,
-        "enabled": None,
-        "unit": unit,
-        "state_file": state_file,
-        "state_error": state_error,
-        "role": None,
-        "link": None,
-        "address": None,
-        "querier": None,
-        "is_querier": None,
-        "queries_sent": None,
-        "queries_heard": None,
-        "last_query_sent_age": None,
-        "last_query_heard_age": None,
-        "last_query_heard_from": None,
-        "state_age": None,
-        "stale": None,
-        "groups": None,
-        "igmp_version": None,
-        "timers": None,
-        "effective": None,
-        "elections_won": None,
-        "elections_lost": None,
-        "takeovers": None,
-        "malformed_dropped": None,
-        "pid": None,
-        "daemon_version": None,
-        "uptime": None,
-        "heard": heard,
-        "listen": listen,
-        "msg": "",
-    }
-    entry.update((key, None) for key in state.COUNTERS)
+    entry = dict.fromkeys(REPORT_KEYS)
+    entry.update(interface=interface, exists=exists, installed=False, unit=unit, state_file=state_file,
+                 state_error=state_error, heard=heard, listen=listen, msg="")
     active_state = None  # systemd's word on the unit, when the unit exists
     if systemd_available and unit is not None:
         entry["active"] = unit.get("active_state") == "active"
-        entry["enabled"] = unit.get("unit_file_state") in ENABLED_LIKE
+        entry["enabled"] = unit.get("unit_file_state") in _systemd.ENABLED_LIKE
         if unit.get("load_state") == "loaded":
             active_state = unit.get("active_state")
-    installed = bool(files) or state_file is not None or entry["enabled"] or active_state in ACTIVE_LIKE
+    installed = bool(files) or state_file is not None or entry["enabled"] or active_state in _systemd.ACTIVE_LIKE
     entry["installed"] = bool(installed)
 
     if document is not None:
         doc = document
+        entry.update((key, doc[key]) for key in COPIED)
         entry.update({
-            "role": doc["role"],
-            "link": doc["link"],
-            "address": doc["address"],
-            "querier": doc["querier"],
             "is_querier": doc["role"] == "querier",
-            "queries_sent": doc["queries_sent"],
-            "queries_heard": doc["queries_heard"],
             "last_query_sent_age": _age(now, doc["last_query_sent"]),
             "last_query_heard_age": _age(now, doc["last_query_heard"]),
-            "last_query_heard_from": doc["last_query_heard_from"],
             "state_age": round(state.age(doc, now), 3),
             "stale": state.is_stale(doc, now),
             "groups": [dict({key: g[key] for key in state.GROUP_FIELDS},
                             expires_in=None if g["expires"] is None else round(float(g["expires"]) - now, 3))
                        for g in doc["groups"]],
-            "igmp_version": doc["igmp_version"],
-            "timers": doc["timers"],
-            "effective": doc["effective"],
-            "elections_won": doc["elections_won"],
-            "elections_lost": doc["elections_lost"],
-            "takeovers": doc["takeovers"],
-            "malformed_dropped": doc["malformed_dropped"],
-            "pid": doc["pid"],
             "daemon_version": doc["version"],
             "uptime": _age(now, doc["started"]),
         })
-        entry.update((key, doc[key]) for key in state.COUNTERS)
     entry["msg"] = summary(entry, active_state)
     entry.update(judge(entry, document, now, active_state, ours, named))
     return entry
@@ -714,81 +566,6 @@ def summary(entry, active_state=None):
     return line
 
 
-def listen_on(names, seconds):
-    """Capture IGMP on ``names`` for ``seconds``: {name: (queriers, counters, error)}."""
-    observers = {}
-    errors = {}
-    socks = {}
-    try:
-        for name in names:
-            index = netif.index(name)
-            if not index:
-                errors[name] = "interface does not exist"
-                continue
-            try:
-                sock = sockets.open_receiver(name, index, outgoing=True)
-            except PermissionError:
-                errors[name] = "capturing IGMP needs CAP_NET_RAW (run as root: become: true or ansible -b)"
-                continue
-            except OSError as exc:
-                errors[name] = "cannot capture on %s: %s" % (name, exc)
-                continue
-            socks[sock.fileno()] = (name, sock, is_loopback(name))
-            observers[name] = observe.Observer()
-        capture(socks, observers, seconds)
-    finally:
-        for entry in socks.values():
-            entry[1].close()
-    now = time.time()
-    result = {}
-    for name in names:
-        if name in errors:
-            result[name] = (None, {"seconds": float(seconds), "elected": None, "error": errors[name]})
-        else:
-            counters = observers[name].counters()
-            counters.update(seconds=float(seconds), elected=observers[name].elected(), error=None)
-            result[name] = (observers[name].queriers(now), counters)
-    return result
-
-
-def _receive(sock):
-    try:
-        return sockets.receive(sock)
-    except OSError:
-        return None
-
-
-def capture(socks, observers, seconds, clock=time.monotonic, wall=time.time):
-    """Feed what arrives on ``socks`` ({fd: (name, sock, loopback)}) to ``observers`` ({name:
-    Observer}) for ``seconds``; the deadline holds under a flood (checked per batch)."""
-    by_sock = {entry[1]: entry for entry in socks.values()}
-
-    def handle(sock, got):
-        name, _sock, loopback = by_sock[sock]
-        if got[1] and loopback:
-            return  # loopback shows each datagram leaving and again arriving: count it once
-        observers[name].feed(got[0], wall(), own=got[1])
-
-    receive_until(list(by_sock), seconds, _receive, handle, clock=clock)
-
-
-def is_loopback(name):
-    try:
-        with open("/sys/class/net/%s/flags" % name) as handle:
-            return bool(int(handle.read().strip(), 16) & IFF_LOOPBACK)
-    except (OSError, ValueError):
-        return name == "lo"
-
-
-def default_listen_interfaces():
-    names = []
-    for name in netif.interfaces():
-        facts = netif.link_state(name)
-        if name != "lo" and facts.up and facts.address and not facts.address.startswith("127."):
-            names.append(name)
-    return names
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -816,21 +593,21 @@ def main():
         if not IPV4.match(address) or any(int(part) > 255 for part in address.split(".")):
             module.fail_json(msg="queriers must list IPv4 addresses, got %r" % address)
 
-    systemd = Systemd(module)
+    systemd = _systemd.Systemd(module.get_bin_path("systemctl"), module.run_command, module.warn)
     found = state.discover(state_dir)
     if interface is not None:
         names = [interface]
     else:
         # unit names come from systemd and the file system: only real interface names go on
-        names = sorted(name for name in set(found) | systemd.instances() | enabled_instances()
+        names = sorted(name for name in set(found) | systemd.instances() | _systemd.enabled_instances()
                        if state.is_interface_name(name))
 
     listen_names = names
     if listen > 0 and interface is None and not names:
-        listen_names = default_listen_interfaces()
+        listen_names = observe.default_listen_interfaces()
     if listen > 0 and interface is not None and not netif.index(interface):
         module.fail_json(msg="cannot listen: " + netif.missing_interface_message(interface))
-    heard = listen_on(listen_names, listen) if listen > 0 else {}
+    heard = observe.listen_on(listen_names, listen) if listen > 0 else {}
 
     now = time.time()
     result = {}
@@ -845,7 +622,7 @@ def main():
         queriers, counters = heard.get(name, (None, None))
         entry = report(
             name, now, document=document, state_file=path, state_error=error, unit=systemd.show(name),
-            systemd_available=systemd.available, files=unit_files(name), exists=bool(netif.index(name)),
+            systemd_available=systemd.available, files=_systemd.unit_files(name), exists=bool(netif.index(name)),
             heard=queriers, listen=counters, ours=ours, named=name == interface,
         )
         result[name] = entry
@@ -855,7 +632,7 @@ def main():
     lines = [result[name]["msg"] for name in sorted(result)]
     if not lines:
         lines = ["no igmp-querier instance on this host (no state file in %s, no %s*.service unit)"
-                 % (state_dir, UNIT_TEMPLATE)]
+                 % (state_dir, _systemd.UNIT_TEMPLATE)]
         if listen > 0:
             lines[0] += "; no interface to listen on"
     output = dict(

@@ -16,6 +16,7 @@ Layout (sans-I/O core first, I/O at the edge):
 - ``sockets``   raw IGMP send socket, AF_PACKET receive socket, rtnetlink monitor
 - ``daemon``    the event loop that ties them together
 - ``status``    ``igmp-querier status``: the instances on this host and their health
+- ``_systemd``  PRIVATE: the querier units' names and systemctl output (status, igmp_status, the role)
 - ``main``      the entry point (``python3 -m igmp_querier.main``; the role adds
   ``__main__.py`` on hosts so that ``python3 -m igmp_querier`` works there)
 """

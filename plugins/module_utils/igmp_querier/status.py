@@ -22,9 +22,9 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from . import health, state
+from . import _systemd, health, state
 from .config import DEFAULT_STATE_DIR, PROG
 
 EXIT_CODES = {health.OK: 0, health.WARNING: 1, health.CRITICAL: 2}
@@ -45,33 +45,17 @@ def process_alive(pid: Any) -> Optional[bool]:
     return True
 
 
-def unit_name(interface: str) -> str:
-    """``igmp-querier@IFACE.service`` with systemd's escaping of the instance name."""
-    out = []
-    for index, char in enumerate(interface):
-        if (char.isascii() and char.isalnum()) or char in ":_" or (char == "." and index > 0):
-            out.append(char)
-        else:
-            out.append("".join("\\x%02x" % octet for octet in char.encode("utf-8")))
-    return "igmp-querier@%s.service" % "".join(out)
+def _run(argv: Sequence[str]) -> Tuple[int, str, str]:
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return 1, "", str(exc)
+    return done.returncode, done.stdout, done.stderr
 
 
 def systemd_facts(interface: str) -> Dict[str, Optional[bool]]:
     """{"active", "enabled"} from systemctl; None each without systemd or a loaded unit."""
-    systemctl = shutil.which("systemctl")
-    if not systemctl or not os.path.isdir("/run/systemd/system"):
-        return {"active": None, "enabled": None}
-    try:
-        out = subprocess.run([systemctl, "show", unit_name(interface), "--no-pager",
-                              "-p", "LoadState,ActiveState,UnitFileState"],
-                             capture_output=True, text=True, timeout=10, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {"active": None, "enabled": None}
-    props = dict(line.partition("=")[::2] for line in out.splitlines() if "=" in line)
-    if props.get("LoadState") != "loaded":
-        return {"active": None, "enabled": None}
-    enabled_like = ("enabled", "enabled-runtime", "linked", "linked-runtime", "alias", "indirect")
-    return {"active": props.get("ActiveState") == "active", "enabled": props.get("UnitFileState") in enabled_like}
+    return _systemd.facts(_systemd.Systemd(shutil.which("systemctl"), _run).show(interface))
 
 
 def entry(interface: str, path: Optional[str], now: float, facts: Dict[str, Optional[bool]],

@@ -5,7 +5,8 @@ Wire bytes come from scapy (the independent encoder) and from our codec, fed wit
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, observe
+from ansible_collections.multicast.igmp.plugins.module_utils import observe
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec
 
 sc = pytest.importorskip("scapy.layers.igmp", reason="scapy is the independent encoder of the wire bytes")
 inet = pytest.importorskip("scapy.layers.inet")

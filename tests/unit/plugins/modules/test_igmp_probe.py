@@ -392,23 +392,23 @@ def queued_udp(datagrams):
 
 
 def test_receive_checks_its_deadline_per_batch_while_datagrams_keep_coming():
-    from ansible_collections.multicast.igmp.plugins.module_utils import _common
+    from ansible_collections.multicast.igmp.plugins.module_utils import observe
     sock = queued_udp(probe.encode("flood", n, 300, time.time()) for n in range(300))
     try:
         stats = probe.ReceiveStats()
         assert igmp_probe.receive_for(sock, stats, 0.05, clock=StepClock(0.01)) is False
-        assert 0 < stats.received <= 2 * _common.BATCH  # draining the socket first would take all 300
+        assert 0 < stats.received <= 2 * observe.BATCH  # draining the socket first would take all 300
         assert sock.recv(100)  # datagrams were left queued
     finally:
         sock.close()
 
 
 def test_receive_stops_at_count_within_a_batch():
-    from ansible_collections.multicast.igmp.plugins.module_utils import _common
+    from ansible_collections.multicast.igmp.plugins.module_utils import observe
     sock = queued_udp(probe.encode("flood", n, 300, time.time()) for n in range(300))
     try:
         stats = probe.ReceiveStats()
         assert igmp_probe.receive_for(sock, stats, 3600.0, count=10, clock=StepClock(0.01)) is True
-        assert 10 <= stats.received <= _common.BATCH
+        assert 10 <= stats.received <= observe.BATCH
     finally:
         sock.close()

@@ -191,45 +191,7 @@ def test_bad_options_fail_clearly(tmp_path, capsys, args, message):
     assert message in out["msg"]
 
 
-# --- the pure parts: systemd output, unit files, summaries -------------------------------------
-def test_systemctl_output_parsing():
-    show = "LoadState=loaded\nActiveState=failed\nSubState=failed\nUnitFileState=enabled\n"
-    assert igmp_status.parse_show(show) == {"LoadState": "loaded", "ActiveState": "failed",
-                                            "SubState": "failed", "UnitFileState": "enabled"}
-    listing = ("igmp-querier@eth0.service   loaded active running IGMP querier on eth0\n"
-               "igmp-querier@br\\x2dlan.service loaded failed failed  IGMP querier on br-lan\n"
-               "\u25cf igmp-querier@eth1.service loaded failed failed IGMP querier on eth1\n")
-    assert igmp_status.parse_list_units(listing) == {"eth0", "br-lan", "eth1"}
-    assert igmp_status.instance_of("igmp-querier@.service") is None
-    assert igmp_status.instance_of("sshd.service") is None
-    assert igmp_status.instance_of("/etc/systemd/system/multi-user.target.wants/igmp-querier@eth0.service") == "eth0"
-
-
-@pytest.mark.parametrize("name, escaped", [
-    ("eth0", "eth0"), ("br-lan", "br\\x2dlan"), ("eth0.100", "eth0.100"), (".hidden", "\\x2ehidden"), ("a@b", "a\\x40b"),
-])
-def test_unit_names_are_escaped_as_systemd_escapes_them(name, escaped):
-    assert igmp_status.unit_name(name) == "igmp-querier@%s.service" % escaped
-    assert igmp_status.instance_of(igmp_status.unit_name(name)) == name
-    if shutil.which("systemd-escape"):  # the real thing, where it is installed
-        assert subprocess.run(["systemd-escape", name], capture_output=True, check=False, text=True).stdout.strip() == escaped
-
-
-def test_unit_files_and_enabled_instances(tmp_path):
-    etc = tmp_path / "etc" / "systemd" / "system"
-    wants = etc / "multi-user.target.wants"
-    wants.mkdir(parents=True)
-    (etc / "igmp-querier@.service").write_text("[Service]\n")
-    (wants / "igmp-querier@eth0.service").symlink_to(etc / "igmp-querier@.service")
-    (etc / "igmp-querier@eth2.service.d").mkdir()
-    (wants / "igmp-querier@br\\x2dlan.service").symlink_to(etc / "igmp-querier@.service")
-    assert igmp_status.enabled_instances(str(tmp_path)) == {"eth0", "br-lan"}
-    assert igmp_status.unit_files("br-lan", str(tmp_path)) == [str(wants / "igmp-querier@br\\x2dlan.service")]
-    assert igmp_status.unit_files("eth0", str(tmp_path)) == [str(wants / "igmp-querier@eth0.service")]
-    assert igmp_status.unit_files("eth2", str(tmp_path)) == [str(etc / "igmp-querier@eth2.service.d")]
-    assert igmp_status.unit_files("eth1", str(tmp_path)) == []
-
-
+# --- the pure parts: summaries ----------------------------------------------------------------
 def unit(active, enabled="enabled", load="loaded"):
     return {"name": "igmp-querier@eth0.service", "load_state": load, "active_state": active,
             "sub_state": "x", "unit_file_state": enabled}
@@ -511,6 +473,26 @@ def test_the_newer_counters_are_reported_and_documented(tmp_path, capsys):
     assert set(state.COUNTERS) <= set(documented)
 
 
+def test_the_report_follows_the_state_schema_and_is_documented(tmp_path, capsys):
+    import yaml
+    path = write_state(tmp_path, "eth0", querier_with_member())
+    document = state.read(path)
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    entry = out["interfaces"]["eth0"]
+    # every key of the schema is copied, derived or deliberately left out; none is forgotten
+    schema = set(state.FIELDS) | set(state.COUNTERS)
+    assert set(igmp_status.COPIED) | set(igmp_status.DERIVED) | set(igmp_status.UNREPORTED) == schema
+    assert {key: entry[key] for key in igmp_status.COPIED} == {key: document[key] for key in igmp_status.COPIED}
+    assert entry["daemon_version"] == document["version"] and entry["is_querier"] is True
+    assert set(igmp_status.DERIVED.values()) | set(igmp_status.COPIED) <= set(entry)
+    # the entry has the same keys with a state file and without one, and RETURN documents each
+    bare = igmp_status.report("eth9", time.time())
+    assert set(bare) == set(entry) == set(igmp_status.REPORT_KEYS) | {"health", "health_reasons"}
+    assert all(bare[key] is None for key in igmp_status.COPIED)
+    documented = yaml.safe_load(igmp_status.RETURN)["interfaces"]["contains"]
+    assert set(entry) == set(documented), set(entry) ^ set(documented)
+
+
 def _json_values():
     from hypothesis import strategies as st
     scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
@@ -592,8 +574,7 @@ class StepClock:
 
 @ROOT
 def test_capture_checks_its_deadline_per_batch_while_frames_keep_coming():
-    from ansible_collections.multicast.igmp.plugins.module_utils import _common
-    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import observe
+    from ansible_collections.multicast.igmp.plugins.module_utils import observe
     receiver = sockets.open_receiver("lo", socket.if_nametoindex("lo"), outgoing=True)
     sender = sockets.open_sender("lo", socket.if_nametoindex("lo"), "127.0.0.1")
     try:
@@ -601,9 +582,9 @@ def test_capture_checks_its_deadline_per_batch_while_frames_keep_coming():
             sender.sendto(codec.encode_query_v2(40), (codec.ALL_HOSTS, 0))
         observer = observe.Observer()
         clock = StepClock(0.01)
-        igmp_status.capture({receiver.fileno(): ("lo", receiver, True)}, {"lo": observer}, 0.05, clock=clock)
+        observe.capture({receiver.fileno(): ("lo", receiver, True)}, {"lo": observer}, 0.05, clock=clock)
         # two batches fit before the fake clock passes the deadline; draining would take all 300
-        assert 0 < observer.packets <= 2 * _common.BATCH
+        assert 0 < observer.packets <= 2 * observe.BATCH
         assert clock.reads <= 8
         assert sockets.receive(receiver) is not None  # frames were left queued
     finally:
@@ -613,7 +594,7 @@ def test_capture_checks_its_deadline_per_batch_while_frames_keep_coming():
 
 def test_every_key_of_a_heard_entry_is_documented():
     import yaml
-    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import observe
+    from ansible_collections.multicast.igmp.plugins.module_utils import observe
     obs = observe.Observer()
     obs.feed(codec.encode_ipv4(A, codec.ALL_HOSTS, codec.encode_query_v2(100)), 1.0)
     documented = yaml.safe_load(igmp_status.RETURN)["interfaces"]["contains"]

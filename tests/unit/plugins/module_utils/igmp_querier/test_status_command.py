@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, main, state, status
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import _systemd, codec, config, main, state, status
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 
 MODULE_UTILS = os.path.dirname(os.path.dirname(os.path.abspath(main.__file__)))
@@ -140,8 +140,8 @@ def test_bad_command_lines_exit_3_with_one_line(argv, capsys):
 
 
 def test_unit_names_escape_like_systemd():
-    assert status.unit_name("br-lan") == "igmp-querier@br\\x2dlan.service"
-    assert status.unit_name("eth0.10") == "igmp-querier@eth0.10.service"
+    assert _systemd.unit_name("br-lan") == "igmp-querier@br\\x2dlan.service"
+    assert _systemd.unit_name("eth0.10") == "igmp-querier@eth0.10.service"
 
 
 def test_the_cli_dispatches_status_and_help_lists_it(tmp_path):

@@ -1,17 +1,29 @@
 # -*- coding: utf-8 -*-
 # Copyright: multicast.igmp contributors
 # MIT License (see LICENSE)
-"""What a listener heard on the wire: every IGMP querier, ours or not, aggregated per source.
+"""What a listener hears on the wire; controller-side, not shipped to hosts by the role.
 
-Sans-I/O: IPv4 datagrams (or decoded packets) and their arrival time go in; a report comes
-out. Used by ``igmp_status`` (option ``listen``) and the tests.
+- :class:`Observer` (sans-I/O): IPv4 datagrams and their arrival time in, every IGMP querier heard,
+  ours or not, aggregated per source, out;
+- :func:`receive_until`: the modules' receive loop, whose deadline holds under a flood
+  (``igmp_status`` listen, ``igmp_probe`` receive);
+- :func:`listen_on`: ``igmp_status``'s capture on a set of interfaces.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import select
+import time
+from typing import Any, Callable, Dict, List, Optional
 
-from .codec import Leave, Malformed, Packet, Query, Report, V3Report, decode_ipv4, ip_key
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif, sockets
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.codec import (
+    Leave, Malformed, Packet, Query, Report, V3Report, decode_ipv4, ip_key)
+
+#: Datagrams read from one ready socket before the clock is looked at again. Under a flood a
+#: socket never runs dry, so a loop that drains it before checking its deadline never ends.
+BATCH = 64
+IFF_LOOPBACK = 0x8
 
 #: Sources listed at most: the lowest-addressed ones (those that matter for the election). A LAN
 #: has a handful of queriers; a flood from spoofed sources must not grow the table or the report.
@@ -177,3 +189,109 @@ def describe(entry: Dict[str, Any]) -> str:
     if entry["own"]:
         text += " (us)"
     return text
+
+
+def receive_until(socks: List[Any], seconds: float, receive: Callable[[Any], Optional[Any]],
+                  handle: Callable[[Any, Any], None], done: Optional[Callable[[], bool]] = None,
+                  clock: Callable[[], float] = time.monotonic, batch: int = BATCH) -> bool:
+    """Feed what arrives on ``socks`` to ``handle(sock, got)`` for ``seconds``.
+
+    ``receive(sock)`` returns one datagram (any value) or None when none is waiting. The
+    deadline and ``done()`` are checked after every ``batch`` datagrams of a socket, so the
+    loop ends within one batch of the deadline however fast datagrams arrive. Returns True
+    when ``done()`` ended it, False at the deadline.
+    """
+    deadline = clock() + seconds
+    while socks:
+        if done is not None and done():
+            return True
+        left = deadline - clock()
+        if left <= 0:
+            return False
+        for sock in select.select(socks, [], [], left)[0]:
+            for _count in range(batch):
+                got = receive(sock)
+                if got is None:
+                    break
+                handle(sock, got)
+            if clock() >= deadline or (done is not None and done()):
+                break
+    return False
+
+
+def listen_on(names, seconds):
+    """Capture IGMP on ``names`` for ``seconds``: {name: (queriers or None, counters)}; counters
+    carry ``error`` when the interface could not be captured on."""
+    observers = {}
+    errors = {}
+    socks = {}
+    try:
+        for name in names:
+            index = netif.index(name)
+            if not index:
+                errors[name] = "interface does not exist"
+                continue
+            try:
+                sock = sockets.open_receiver(name, index, outgoing=True)
+            except PermissionError:
+                errors[name] = "capturing IGMP needs CAP_NET_RAW (run as root: become: true or ansible -b)"
+                continue
+            except OSError as exc:
+                errors[name] = "cannot capture on %s: %s" % (name, exc)
+                continue
+            socks[sock.fileno()] = (name, sock, is_loopback(name))
+            observers[name] = Observer()
+        capture(socks, observers, seconds)
+    finally:
+        for entry in socks.values():
+            entry[1].close()
+    now = time.time()
+    result = {}
+    for name in names:
+        if name in errors:
+            result[name] = (None, {"seconds": float(seconds), "elected": None, "error": errors[name]})
+        else:
+            counters = observers[name].counters()
+            counters.update(seconds=float(seconds), elected=observers[name].elected(), error=None)
+            result[name] = (observers[name].queriers(now), counters)
+    return result
+
+
+def _receive(sock):
+    try:
+        return sockets.receive(sock)
+    except OSError:
+        return None
+
+
+def capture(socks, observers, seconds, clock=time.monotonic, wall=time.time):
+    """Feed what arrives on ``socks`` ({fd: (name, sock, loopback)}) to ``observers`` ({name:
+    Observer}) for ``seconds``; the deadline holds under a flood (checked per batch)."""
+    by_sock = {entry[1]: entry for entry in socks.values()}
+
+    def handle(sock, got):
+        name, _sock, loopback = by_sock[sock]
+        if got[1] and loopback:
+            return  # loopback shows each datagram leaving and again arriving: count it once
+        observers[name].feed(got[0], wall(), own=got[1])
+
+    receive_until(list(by_sock), seconds, _receive, handle, clock=clock)
+
+
+def is_loopback(name):
+    """Whether ``name`` is a loopback interface (its sent datagrams come back as received)."""
+    try:
+        with open("/sys/class/net/%s/flags" % name) as handle:
+            return bool(int(handle.read().strip(), 16) & IFF_LOOPBACK)
+    except (OSError, ValueError):
+        return name == "lo"
+
+
+def default_listen_interfaces():
+    """Interfaces that are up with an IPv4 address, loopback aside: where to listen by default."""
+    names = []
+    for name in netif.interfaces():
+        facts = netif.link_state(name)
+        if name != "lo" and facts.up and facts.address and not facts.address.startswith("127."):
+            names.append(name)
+    return names
