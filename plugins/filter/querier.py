@@ -16,8 +16,7 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config, options, state
-# systemd unit naming: imported here only, so that moving it is a one-line change.
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.status import unit_name
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier._systemd import unescape_instance
 
 ROLE_VARIABLE = "igmp_querier_interfaces"
 _UNIT = re.compile(r"^igmp-querier@(.+)[.]service$")
@@ -155,32 +154,12 @@ def is_interface_name(name):
     return state.is_interface_name(name)
 
 
-def querier_unit(name):
-    """igmp-querier@IFACE.service, escaped the way systemd does."""
-    return unit_name(name)
-
-
-def _unescape(raw):
-    """systemd's \\xHH escapes back to the UTF-8 name (igmp-querier@br\\x2d0 is br-0)."""
-    out = bytearray()
-    index = 0
-    while index < len(raw):
-        match = re.match(r"\\x([0-9a-fA-F]{2})", raw[index:])
-        if match:
-            out.append(int(match.group(1), 16))
-            index += 4
-        else:
-            out += raw[index].encode("utf-8")
-            index += 1
-    return out.decode("utf-8", "replace")
-
-
 def querier_found_names(settings_files, unit_links=(), runtime_dirs=()):
     """Instance names found on a host: settings files IFACE.conf, enablement links
     igmp-querier@IFACE.service (systemd-escaped), runtime directories IFACE (find results)."""
     names = set()
     for found, parse in ((settings_files, lambda base: base[:-5] if base.endswith(".conf") else base),
-                         (unit_links, lambda base: _unescape(_UNIT.match(base).group(1)) if _UNIT.match(base) else base),
+                         (unit_links, lambda base: unescape_instance(_UNIT.match(base).group(1)) if _UNIT.match(base) else base),
                          (runtime_dirs, lambda base: base)):
         for item in found or []:
             path = item.get("path") if isinstance(item, dict) else item
@@ -221,7 +200,6 @@ class FilterModule(object):
             "querier_problems": querier_problems,
             "querier_options": querier_options,
             "is_interface_name": is_interface_name,
-            "querier_unit": querier_unit,
             "querier_found_names": querier_found_names,
             "querier_duplicates": querier_duplicates,
         }.items()}

@@ -6,7 +6,7 @@ import shlex
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.filter import querier
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config, options
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import _systemd, config, options
 
 #: The role's defaults, in the order of querier_setting_keys.
 ROLE_DEFAULTS = {"query_interval": 60, "max_response_time": None, "robustness": 2, "timeout": None,
@@ -104,11 +104,11 @@ def test_one_interface_name_rule(name, ok):
 
 
 def test_unit_names_and_found_instances_round_trip():
-    assert querier.querier_unit("br-0") == "igmp-querier@br\\x2d0.service"
-    assert querier.querier_unit("eth0") == "igmp-querier@eth0.service"
+    assert _systemd.unit_name("br-0") == "igmp-querier@br\\x2d0.service"
+    assert _systemd.unit_name("eth0") == "igmp-querier@eth0.service"
     found = querier.querier_found_names(
         [{"path": "/etc/igmp-querier/eth0.conf"}],
-        [{"path": "/etc/systemd/system/multi-user.target.wants/" + querier.querier_unit("br-0")}],
+        [{"path": "/etc/systemd/system/multi-user.target.wants/" + _systemd.unit_name("br-0")}],
         [{"path": "/run/igmp-querier/eth0"}, {"path": "/run/igmp-querier/vlan.5"}, {"nopath": 1}])
     assert found == ["br-0", "eth0", "vlan.5"]
 
