@@ -115,6 +115,7 @@ class Daemon:
         self.backoff = BACKOFF_MIN
         self.retry_at: Optional[float] = None
         self.link_check_at = 0.0
+        self._pending_action: Optional[link.Action] = None  # planned, not done: the sockets failed
         self.state_dirty = True
         self.state_written = float("-inf")
         self.state_path = statefile.state_path(config.state_dir, config.interface)
@@ -230,13 +231,16 @@ class Daemon:
         if not todo.open_sockets:
             self.state_dirty = True
             return
+        if todo.action is not None and self._pending_action is not link.Action.START:
+            self._pending_action = todo.action
         if not self._open_sockets(new, now):
-            return
+            return  # the action waits for the reopen: link.plan() sees no change then
         if todo.action_log is not None:
             log.log(todo.action_log[0], "%s", todo.action_log[1])
-        if todo.action is link.Action.START:
+        action, self._pending_action = self._pending_action, None
+        if action is link.Action.START:
             self._apply(self.querier.start(now, new.address), now)
-        elif todo.action is link.Action.SET_ADDRESS:
+        elif action is link.Action.SET_ADDRESS:
             self._apply(self.querier.set_address(new.address, now), now)
         self.state_dirty = True
 
@@ -434,6 +438,9 @@ class Daemon:
             if (self.retry_at is not None and now >= self.retry_at) or now >= self.link_check_at:
                 self.check_link(now)
             sent = self._apply(self.querier.tick(now), now)
+            if sent and self.link_check_at < (self.querier.next_deadline() or float("inf")):
+                # Re-check early rather than wake up for it alone before the next query.
+                self.check_link(now)
             if sent or now >= self._state_due():
                 # Also right after a query went out: the file shows it at once, and the write
                 # shares the query's wake-up instead of taking one of its own a moment later.
