@@ -214,7 +214,8 @@ class Daemon:
         return True
 
     # --- link and address -----------------------------------------------------------
-    def check_link(self, now: float) -> None:
+    def check_link(self, now: float) -> bool:
+        """Re-read the link and carry out :func:`link.plan`; True when a query left."""
         old, new = self.link, self.netif.link_state(self.interface)
         self.link = new
         interval = self.querier.query_interval
@@ -230,19 +231,21 @@ class Daemon:
             self._close("rx")
         if not todo.open_sockets:
             self.state_dirty = True
-            return
+            return False
         if todo.action is not None and self._pending_action is not link.Action.START:
             self._pending_action = todo.action
         if not self._open_sockets(new, now):
-            return  # the action waits for the reopen: link.plan() sees no change then
+            return False  # the action waits for the reopen: link.plan() sees no change then
         if todo.action_log is not None:
             log.log(todo.action_log[0], "%s", todo.action_log[1])
         action, self._pending_action = self._pending_action, None
+        sent = False
         if action is link.Action.START:
-            self._apply(self.querier.start(now, new.address), now)
+            sent = self._apply(self.querier.start(now, new.address), now)
         elif action is link.Action.SET_ADDRESS:
-            self._apply(self.querier.set_address(new.address, now), now)
+            sent = self._apply(self.querier.set_address(new.address, now), now)
         self.state_dirty = True
+        return sent
 
     # --- events ---------------------------------------------------------------------
     def _send(self, request: SendQuery, now: float) -> bool:
@@ -435,9 +438,10 @@ class Daemon:
             if self._status_requested:
                 self._status_requested = False
                 log.info("%s", self.status_line(now))
+            sent = False
             if (self.retry_at is not None and now >= self.retry_at) or now >= self.link_check_at:
-                self.check_link(now)
-            sent = self._apply(self.querier.tick(now), now)
+                sent = self.check_link(now)
+            sent = self._apply(self.querier.tick(now), now) or sent
             if sent and self.link_check_at < (self.querier.next_deadline() or float("inf")):
                 # Re-check early rather than wake up for it alone before the next query.
                 self.check_link(now)

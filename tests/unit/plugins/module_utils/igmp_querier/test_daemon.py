@@ -288,6 +288,7 @@ def test_open_failures_back_off_0_5_1_2_seconds_then_the_querier_starts(tmp_path
     rx_opens = [t for t, kind in rig.sockets.opened_at if kind == "rx"]
     assert rx_opens == [1000.0, 1000.5, 1001.5, 1003.5]
     assert rig.send_times()[:2] == [1003.5, 1006.0]  # the startup burst starts once it is open
+    assert 1003.5 in rig.writes  # and the state file shows it at once
     assert rig.daemon.backoff == daemon_module.BACKOFF_MIN
 
 
