@@ -46,6 +46,7 @@ from .groups import GroupTable
 from .gsq import GroupQueries
 from .recent import RecentTable
 
+
 class _Word(str, Enum):
     """A str Enum that prints, formats and serialises as its value (the state file and logs)."""
 
