@@ -23,7 +23,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
 
 from igmp_querier import codec  # noqa: E402  (path set up just above)
-from igmp_querier.config import Timers  # noqa: E402
+from igmp_querier.timers import Timers  # noqa: E402
 from igmp_querier.election import Querier  # noqa: E402
 
 TARGET_CPU = 1.0

@@ -212,6 +212,19 @@ def encode_query_v3(
     return _finish(bytearray(head + b"".join(_aton(s) for s in sources)))
 
 
+def encode_query(version: int, max_resp_tenths: int, robustness: int, query_interval: float,
+                 group: str = ANY) -> Tuple[str, bytes]:
+    """The query a querier of IGMP ``version`` (2 or 3) sends: its destination and its bytes.
+
+    A General Query goes to 224.0.0.1, a group-specific one to its group (RFC 2236 s.2, RFC 3376
+    s.4.1.12). v3 carries QRV and QQIC (the interval whole seconds, float-coded); v2 has neither.
+    """
+    destination = ALL_HOSTS if group == ANY else group
+    if version == 3:
+        return destination, encode_query_v3(max_resp_tenths, robustness, int(query_interval), group)
+    return destination, encode_query_v2(max_resp_tenths, group)
+
+
 def encode_report_v1(group: str) -> bytes:
     return _finish(bytearray(struct.pack("!BBH4s", TYPE_V1_REPORT, 0, 0, _aton(group))))
 

@@ -26,20 +26,13 @@ import socket
 import time
 from typing import Callable, Optional
 
-from . import __version__, instance, metrics, netif, ratelimit, sockets
+from . import __version__, instance, link, metrics, ratelimit
+from . import netif as host_netif
+from . import sockets as host_sockets
 from . import state as statefile
-from .codec import (
-    ALL_HOSTS,
-    ANY,
-    Malformed,
-    decode_float_code,
-    decode_ipv4,
-    describe,
-    encode_float_code,
-    encode_query_v2,
-    encode_query_v3,
-)
-from .config import Config
+from .codec import ANY, Malformed, decode_float_code, decode_ipv4, describe, encode_float_code
+from .timers import Config
+from .netif import LinkState
 from .election import (
     AddressChanged,
     Adopted,
@@ -51,6 +44,7 @@ from .election import (
     Querier,
     QueryHeard,
     QueryIgnored,
+    Reason,
     RoleChanged,
     SendQuery,
     TimeoutClamped,
@@ -94,27 +88,34 @@ class ConfigurationError(Exception):
 
 
 class Daemon:
+    """``clock``, ``wall``, ``netif``, ``sockets`` and ``selector`` are the daemon's only ways out;
+    unit tests pass fakes (tests/unit/.../test_daemon.py)."""
+
     def __init__(self, config: Config, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, netif=host_netif, sockets=host_sockets,
+                 selector: Optional[selectors.BaseSelector] = None) -> None:
         self.config = config
         self.interface = config.interface
         self.clock = clock
         self.wall = wall
+        self.netif = netif
+        self.sockets = sockets
         self.querier = Querier(config.timers)
         self.malformed = 0
         self.send_errors = 0
         self.versions_heard = {}  # IGMP version -> last time a query of it was heard (monotonic)
         self.started_wall = wall()
         self.started = clock()
-        self.link = netif.LinkState(False, False, 0, None)
+        self.link = LinkState(False, False, 0, None)
         self.rx: Optional[socket.socket] = None
         self.tx: Optional[socket.socket] = None
         self.netlink: Optional[socket.socket] = None
-        self.selector = selectors.DefaultSelector()
+        self.selector = selectors.DefaultSelector() if selector is None else selector
         self.stopping = False
         self.backoff = BACKOFF_MIN
         self.retry_at: Optional[float] = None
         self.link_check_at = 0.0
+        self._pending_action: Optional[link.Action] = None  # planned, not done: the sockets failed
         self.state_dirty = True
         self.state_written = float("-inf")
         self.state_path = statefile.state_path(config.state_dir, config.interface)
@@ -133,10 +134,10 @@ class Daemon:
     # --- set-up ---------------------------------------------------------------------
     def preflight(self) -> None:
         """Refuse early what cannot work: a missing interface, no CAP_NET_RAW, no state dir."""
-        if not netif.index(self.interface):
-            raise ConfigurationError(netif.missing_interface_message(self.interface))
+        if not self.netif.index(self.interface):
+            raise ConfigurationError(self.netif.missing_interface_message(self.interface))
         # Without CAP_NET_RAW this raises PermissionError, which main() turns into exit 77.
-        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP).close()
+        self.sockets.check_raw()
         try:
             statefile.make_state_dir(self.config.state_dir)
         except OSError as exc:
@@ -171,7 +172,7 @@ class Daemon:
 
     def _open_netlink(self) -> None:
         try:
-            self.netlink = sockets.open_netlink()
+            self.netlink = self.sockets.open_netlink()
         except OSError as exc:
             log.warning("No rtnetlink notifications (%s); checking %s every query interval", exc, self.interface)
             return
@@ -196,13 +197,13 @@ class Daemon:
         self.retry_at = now + self.backoff
         self.backoff = min(self.backoff * 2, BACKOFF_MAX)
 
-    def _open_sockets(self, link: netif.LinkState, now: float) -> bool:
+    def _open_sockets(self, state: LinkState, now: float) -> bool:
         try:
             if self.rx is None:
-                self.rx = sockets.open_receiver(self.interface, link.index)
+                self.rx = self.sockets.open_receiver(self.interface, state.index)
                 self.selector.register(self.rx, selectors.EVENT_READ, "rx")
-            if self.tx is None and link.address is not None:
-                self.tx = sockets.open_sender(self.interface, link.index, link.address)
+            if self.tx is None and state.address is not None:
+                self.tx = self.sockets.open_sender(self.interface, state.index, state.address)
         except PermissionError:
             raise
         except OSError as exc:
@@ -213,61 +214,46 @@ class Daemon:
         return True
 
     # --- link and address -----------------------------------------------------------
-    def check_link(self, now: float) -> None:
-        old, new = self.link, netif.link_state(self.interface)
+    def check_link(self, now: float) -> bool:
+        """Re-read the link and carry out :func:`link.plan`; True when a query left."""
+        old, new = self.link, self.netif.link_state(self.interface)
         self.link = new
         interval = self.querier.query_interval
         if self.netlink is not None:
             interval = max(interval, LINK_RECHECK_WITH_NETLINK)
         self.link_check_at = now + interval
-        if not new.exists:
-            if old.exists:
-                log.warning("Interface %s is gone; waiting for it to come back", self.interface)
+        todo = link.plan(self.interface, old, new, queried=self.querier.queries_sent > 0)
+        for level, line in todo.logs:
+            log.log(level, "%s", line)
+        if todo.close_tx:
+            self._close("tx")
+        if todo.close_rx:
             self._close("rx")
-            self._close("tx")
+        if not todo.open_sockets:
             self.state_dirty = True
-            return
-        if not new.up:
-            if old.up or not old.exists:
-                log.warning("Link %s is down; waiting for it to come up", self.interface)
-            self._close("rx")
-            self._close("tx")
-            self.state_dirty = True
-            return
-        came_up = not old.up or old.index != new.index
-        if came_up and old.exists:
-            log.info("Link %s is up again (%s)", self.interface, new.address or "no IPv4 address")
-        if came_up or old.address != new.address:
-            self._close("tx")
-            if old.index != new.index:
-                self._close("rx")
-        if new.address is None and (came_up or old.address is not None):
-            log.warning("No IPv4 address on %s; cannot query until one is assigned", self.interface)
+            return False
+        if todo.action is not None and self._pending_action is not link.Action.START:
+            self._pending_action = todo.action
         if not self._open_sockets(new, now):
-            return
-        if came_up:
-            self._apply(self.querier.start(now, new.address), now)
-        elif old.address is None and new.address is not None and not self.querier.queries_sent:
-            # Our first address (e.g. DHCP answered after the daemon started): no query has left
-            # yet, so start up now, startup query burst included (set_address() sends one query).
-            log.info("Address of %s is now %s: starting up", self.interface, new.address)
-            self._apply(self.querier.start(now, new.address), now)
-        elif old.address != new.address:
-            self._apply(self.querier.set_address(new.address, now), now)
+            return False  # the action waits for the reopen: link.plan() sees no change then
+        if todo.action_log is not None:
+            log.log(todo.action_log[0], "%s", todo.action_log[1])
+        action, self._pending_action = self._pending_action, None
+        sent = False
+        if action is link.Action.START:
+            sent = self._apply(self.querier.start(now, new.address), now)
+        elif action is link.Action.SET_ADDRESS:
+            sent = self._apply(self.querier.set_address(new.address, now), now)
         self.state_dirty = True
+        return sent
 
     # --- events ---------------------------------------------------------------------
-    def _send(self, request: SendQuery, now: float) -> None:
+    def _send(self, request: SendQuery, now: float) -> bool:
+        """Send one query; True when it left (the querier counts it)."""
         if self.tx is None:
             log.debug("Not sending %s query: no usable socket on %s", request.reason, self.interface)
-            return
-        timers = self.querier.timers
-        if timers.igmp_version == 3:
-            payload = encode_query_v3(request.max_resp_tenths, self.querier.robustness,
-                                      int(self.querier.query_interval), request.group)
-        else:
-            payload = encode_query_v2(request.max_resp_tenths, request.group)
-        destination = ALL_HOSTS if request.group == ANY else request.group
+            return False
+        destination, payload = self.querier.datagram(request)
         try:
             self.tx.sendto(payload, (destination, 0))
         except OSError as exc:
@@ -277,17 +263,18 @@ class Daemon:
                 self._wire_log(logging.WARNING, now, "%s query to %s not sent on %s (%s): dropped, socket kept; "
                                "%d queries could not leave so far", request.reason, destination,
                                self.interface, os.strerror(exc.errno), self.send_errors)
-                return
+                return False
             self._socket_failed("Send", exc, now)
-            return
+            return False
         self.querier.record_sent(now)
         self.state_dirty = True
-        line = ("Sent IGMPv%d %s query to %s from %s", timers.igmp_version, request.reason, destination,
-                self.link.address)
+        line = ("Sent IGMPv%d %s query to %s from %s", self.querier.timers.igmp_version, request.reason,
+                destination, self.link.address)
         if request.group == ANY:
             log.debug(*line)  # paced by our own schedule, not by the wire
         else:
             self._wire_log(logging.DEBUG, now, *line)  # group-specific: follows the leaves heard
+        return True
 
     def _wire_log(self, level: int, now: float, message: str, *args) -> None:
         """Log a line that traffic on the wire can trigger, within the global budget."""
@@ -301,10 +288,12 @@ class Daemon:
             args += (held,)
         log.log(level, message, *args)
 
-    def _apply(self, events, now: float) -> None:
+    def _apply(self, events, now: float) -> bool:
+        """Carry out the querier's events; True when a query left."""
+        sent = False
         for event in events:
             if isinstance(event, SendQuery):
-                self._send(event, now)
+                sent = self._send(event, now) or sent
             elif isinstance(event, QueryHeard):
                 self.versions_heard[event.query.version] = now
                 self._wire_log(logging.DEBUG, now, "Heard %s from %s", describe(event.query), event.source)
@@ -346,9 +335,10 @@ class Daemon:
             elif isinstance(event, AddressChanged):
                 log.info("Address of %s changed: %s -> %s", self.interface, event.old, event.new)
                 self.state_dirty = True
+        return sent
 
     def _role_changed(self, event: RoleChanged, now: float) -> None:
-        if event.reason == "lost":
+        if event.reason is Reason.LOST:
             self._wire_log(logging.WARNING, now, "LOST to %s: its address is lower than ours (%s); now non-querier",
                            event.querier, self.link.address)
         elif event.previous is None:
@@ -363,7 +353,7 @@ class Daemon:
             if self.rx is None:
                 return
             try:
-                frame = sockets.receive(self.rx)
+                frame = self.sockets.receive(self.rx)
             except OSError as exc:
                 self._socket_failed("Receive", exc, now)
                 self.check_link(now)
@@ -382,7 +372,7 @@ class Daemon:
             self._apply(self.querier.handle_packet(packet, now, own=outgoing), now)
 
     def on_netlink(self, now: float) -> None:
-        indexes = sockets.drain_netlink(self.netlink)
+        indexes = self.sockets.drain_netlink(self.netlink)
         if 0 in indexes or self.link.index in indexes or not self.link.exists or not self.link.up:
             self.check_link(now)
 
@@ -452,10 +442,14 @@ class Daemon:
             if self._status_requested:
                 self._status_requested = False
                 log.info("%s", self.status_line(now))
+            sent = False
             if (self.retry_at is not None and now >= self.retry_at) or now >= self.link_check_at:
+                sent = self.check_link(now)
+            sent = self._apply(self.querier.tick(now), now) or sent
+            if sent and self.link_check_at < (self.querier.next_deadline() or float("inf")):
+                # Re-check early rather than wake up for it alone before the next query.
                 self.check_link(now)
-            self._apply(self.querier.tick(now), now)
-            if now >= self._state_due() or self.querier.last_query_sent == now:
+            if sent or now >= self._state_due():
                 # Also right after a query went out: the file shows it at once, and the write
                 # shares the query's wake-up instead of taking one of its own a moment later.
                 self.write_state(now)
@@ -516,7 +510,7 @@ class Daemon:
 
 def banner(daemon: Daemon) -> None:
     timers = daemon.querier.timers
-    address = netif.ipv4_address(daemon.interface)
+    address = daemon.netif.ipv4_address(daemon.interface)
     log.info("Starting IGMP Querier %s on %s (%s)", __version__, daemon.interface, address or "no IPv4 address yet")
     log.info("Query interval: %gs, Competitor timeout: %gs, Max response: %gs, Robustness: %d, IGMPv%d, "
              "Snooping timeout: %gs (takeover timeout at most %gs)",

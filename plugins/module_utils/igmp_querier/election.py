@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Deque, List, NamedTuple, Optional, Tuple
+from dataclasses import dataclass
+from enum import Enum
+from typing import Deque, List, Optional, Tuple
 
 from .codec import (
     ALLOW_NEW_SOURCES,
@@ -35,16 +37,44 @@ from .codec import (
     Query,
     Report,
     V3Report,
+    encode_query,
     ip_key,
     query_defect,
 )
-from .config import Timers, rfc_timeout
+from .timers import Timers, rfc_timeout
 from .groups import GroupTable
 from .gsq import GroupQueries
 from .recent import RecentTable
 
-QUERIER = "querier"
-NON_QUERIER = "non-querier"
+
+class _Word(str, Enum):
+    """A str Enum that prints, formats and serialises as its value (the state file and logs)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Role(_Word):
+    QUERIER = "querier"
+    NON_QUERIER = "non-querier"
+
+
+class Reason(_Word):
+    """Why a query is sent (SendQuery) or the role changed (RoleChanged)."""
+
+    STARTUP = "startup"
+    GENERAL = "general"
+    TAKEOVER = "takeover"
+    ADDRESS = "address"
+    GROUP_SPECIFIC = "group-specific"
+    LOST = "lost"
+
+
+QUERIER = Role.QUERIER
+NON_QUERIER = Role.NON_QUERIER
 
 #: Role changes remembered with their times (the state file shows them; health judges flapping).
 RECENT_ROLE_CHANGES = 16
@@ -57,34 +87,44 @@ TABLE_FULL_LOG_INTERVAL = 60.0
 MAX_QUERIERS = 256
 
 
-class SendQuery(NamedTuple):
+@dataclass(frozen=True)
+class Event:
+    """What the querier asks the runtime to do or to report. Every event derives from it."""
+
+
+@dataclass(frozen=True)
+class SendQuery(Event):
     """Request to send a query now. ``group`` is 0.0.0.0 for a General Query."""
 
     group: str
     max_resp_tenths: int
-    reason: str  # "startup", "general", "takeover", "address", "group-specific"
+    reason: Reason  # STARTUP, GENERAL, TAKEOVER, ADDRESS, GROUP_SPECIFIC
 
 
-class RoleChanged(NamedTuple):
-    role: str
+@dataclass(frozen=True)
+class RoleChanged(Event):
+    role: Role
     querier: Optional[str]  # the elected querier after the change
     previous: Optional[str]  # the elected querier before the change
-    reason: str  # "lost", "takeover"
+    reason: Reason  # LOST, TAKEOVER
     silent_for: float = 0.0  # for takeovers: seconds since the previous querier was heard
 
 
-class ElectionWon(NamedTuple):
+@dataclass(frozen=True)
+class ElectionWon(Event):
     against: str  # a higher-addressed querier we outrank
 
 
-class Adopted(NamedTuple):
+@dataclass(frozen=True)
+class Adopted(Event):
     source: str
     robustness: int
     query_interval: float
     timeout: float
 
 
-class TimeoutClamped(NamedTuple):
+@dataclass(frozen=True)
+class TimeoutClamped(Event):
     """The querier's QRV/QQIC ask for a takeover timeout the switches would not survive."""
 
     source: str
@@ -92,45 +132,53 @@ class TimeoutClamped(NamedTuple):
     cap: float  # the timeout in force instead
 
 
-class QueryIgnored(NamedTuple):
+@dataclass(frozen=True)
+class QueryIgnored(Event):
     source: str
     reason: str
 
 
-class GroupTableFull(NamedTuple):
+@dataclass(frozen=True)
+class GroupTableFull(Event):
     group: str  # the group refused just now
     refused: int  # reports refused since start
 
 
-class LeaveNotQueried(NamedTuple):
+@dataclass(frozen=True)
+class LeaveNotQueried(Event):
     """A leave that found the group-specific query schedule full."""
 
     group: str
     dropped: int
 
 
-class VersionMismatch(NamedTuple):
+@dataclass(frozen=True)
+class VersionMismatch(Event):
     source: str
     heard_version: int
     our_version: int
 
 
-class QueryHeard(NamedTuple):
+@dataclass(frozen=True)
+class QueryHeard(Event):
     source: str
     query: Query
 
 
-class GroupJoined(NamedTuple):
+@dataclass(frozen=True)
+class GroupJoined(Event):
     group: str
     reporter: str
     version: int
 
 
-class GroupExpired(NamedTuple):
+@dataclass(frozen=True)
+class GroupExpired(Event):
     group: str
 
 
-class AddressChanged(NamedTuple):
+@dataclass(frozen=True)
+class AddressChanged(Event):
     old: Optional[str]
     new: Optional[str]
 
@@ -165,7 +213,6 @@ class Querier:
         self._next_query: Optional[float] = None
         self._startup_left = 0
         self._gsq = GroupQueries()
-        self._now = 0.0
         self._own_key: Optional[int] = None
         self.address = address
 
@@ -209,11 +256,10 @@ class Querier:
     def _lower_alive(self, now: float) -> bool:
         return self._last_lower is not None and now - self._last_lower[0] < self.timeout
 
-    def elected(self, now: Optional[float] = None) -> Optional[str]:
-        """The address of the querier on this LAN as we see it (ours when we query)."""
+    def elected(self, now: float) -> Optional[str]:
+        """The address of the querier on this LAN as we see it at ``now`` (ours when we query)."""
         if self.role == QUERIER:
             return self.address
-        now = self._now if now is None else now
         if not self._lower_alive(now):
             return None
         heap = self._lower
@@ -237,7 +283,6 @@ class Querier:
 
         ``address``: the interface's address now, when it is known (no separate event).
         """
-        self._now = now
         if address is not None and address != self.address:
             self.address = address
         if self._lower_alive(now):
@@ -251,7 +296,6 @@ class Querier:
 
     def set_address(self, address: Optional[str], now: float) -> list:
         """The interface's primary IPv4 address changed (None: it has none)."""
-        self._now = now
         if address == self.address:
             return []
         old = self.address
@@ -262,9 +306,14 @@ class Querier:
         if self.role == QUERIER:
             # Announce ourselves with the new source, so the election runs against it now.
             self._next_query = now
-            events.append(SendQuery(ANY, self.timers.max_response_tenths, "address"))
+            events.append(SendQuery(ANY, self.timers.max_response_tenths, Reason.ADDRESS))
             self._after_general(now)
         return events + self.tick(now)
+
+    def datagram(self, request: SendQuery) -> Tuple[str, bytes]:
+        """Destination and bytes of ``request`` with our version and the QRV/QQIC in force."""
+        return encode_query(self.timers.igmp_version, request.max_resp_tenths, self.robustness,
+                            self.query_interval, request.group)
 
     def record_sent(self, now: float) -> None:
         """The runtime reports that a query it was asked for really left."""
@@ -277,7 +326,6 @@ class Querier:
         if isinstance(message, Query) and not own and packet.src != self.address:
             defect = query_defect(packet)
             if defect is not None:
-                self._now = now
                 self.queries_ignored += 1
                 return [QueryIgnored(packet.src, defect)]
         return self.handle(packet.src, message, now, own)
@@ -287,7 +335,6 @@ class Querier:
 
         No addressing checks here: the daemon feeds :meth:`handle_packet`.
         """
-        self._now = now
         if isinstance(message, Query):
             if own or src == self.address:
                 return []  # our own query looped back: never an election input
@@ -336,7 +383,7 @@ class Querier:
             self._next_query = None
             self._startup_left = 0
             self._gsq.clear()
-            events.append(RoleChanged(NON_QUERIER, self.elected(now), self.address, "lost"))
+            events.append(RoleChanged(NON_QUERIER, self.elected(now), self.address, Reason.LOST))
         if query.version == 3 and src == self.elected(now):
             events.extend(self._adopt(src, query))
         return events
@@ -392,7 +439,6 @@ class Querier:
 
     def tick(self, now: float) -> list:
         """Fire every timer that is due at ``now``."""
-        self._now = now
         events: list = []
         if self.role == NON_QUERIER and self.address is not None and not self._lower_alive(now):
             previous, silent_for = self._previous_querier(now)
@@ -402,17 +448,17 @@ class Querier:
             self._own_timers()
             self._startup_left = 0
             self._next_query = now
-            events.append(RoleChanged(QUERIER, self.address, previous, "takeover", silent_for))
-            events.append(SendQuery(ANY, self.timers.max_response_tenths, "takeover"))
+            events.append(RoleChanged(QUERIER, self.address, previous, Reason.TAKEOVER, silent_for))
+            events.append(SendQuery(ANY, self.timers.max_response_tenths, Reason.TAKEOVER))
             self._after_general(now)
         if self.role == QUERIER and self._next_query is not None and self._next_query <= now:
-            reason = "startup" if self._startup_left > 0 else "general"
+            reason = Reason.STARTUP if self._startup_left > 0 else Reason.GENERAL
             events.append(SendQuery(ANY, self.timers.max_response_tenths, reason))
             self._after_general(now)
         if self.role == QUERIER:
             lmqi = self.timers.last_member_query_interval
             tenths = int(round(lmqi * 10))
-            events.extend(SendQuery(g, tenths, "group-specific") for g in self._gsq.pop_due(now, lmqi))
+            events.extend(SendQuery(g, tenths, Reason.GROUP_SPECIFIC) for g in self._gsq.pop_due(now, lmqi))
         events.extend(GroupExpired(m.group) for m in self.groups.expire(now))
         self._prune(now)
         return events

@@ -119,6 +119,11 @@ def open_sender(interface: str, ifindex: int, source: str) -> socket.socket:
     return sock
 
 
+def check_raw() -> None:
+    """Raise PermissionError now when this process may not open raw sockets (no CAP_NET_RAW)."""
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP).close()
+
+
 def open_netlink() -> socket.socket:
     """An rtnetlink socket subscribed to link and IPv4 address changes."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)

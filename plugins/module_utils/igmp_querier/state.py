@@ -94,7 +94,7 @@ def build(querier, *, interface: str, address: Optional[str], link: str, pid: in
         "interface": interface,
         "address": address,
         "link": link,
-        "role": querier.role,
+        "role": str(querier.role),  # a plain str in the document, as the schema says
         "querier": querier.elected(now_mono),
         "igmp_version": timers.igmp_version,
         "queries_sent": querier.queries_sent,

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.codec import ANY, GroupRecord
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import (
     MIXED_VERSION_LOG_INTERVAL,
     NON_QUERIER,
@@ -148,7 +148,7 @@ def test_lower_address_heard_makes_us_non_querier_at_once():
     events = q.handle(LOWER, V2Q, 1.0)
     assert events == [QueryHeard(LOWER, V2Q), RoleChanged(NON_QUERIER, LOWER, ME, "lost")]
     assert q.role == NON_QUERIER and not q.is_querier
-    assert q.elected() == LOWER
+    assert q.elected(1.0) == LOWER
     assert (q.elections_lost, q.queries_heard, q.last_query_heard, q.last_query_heard_from) == (1, 1, 1.0, LOWER)
     # the rest of the startup burst is cancelled: nothing until the takeover deadline
     assert q.next_deadline() == 1.0 + TIMEOUT
@@ -161,7 +161,7 @@ def test_lower_address_heard_makes_us_non_querier_at_once():
 def test_higher_address_heard_we_stay_querier_and_win():
     q = started()
     assert q.handle(HIGHER, V2Q, 1.0) == [QueryHeard(HIGHER, V2Q), ElectionWon(HIGHER)]
-    assert q.role == QUERIER and q.elected() == ME
+    assert q.role == QUERIER and q.elected(1.0) == ME
     assert q.elections_won == 1
     # its queries while it backs off are one contest, not many wins
     assert q.handle(HIGHER, V2Q, 11.0) == [QueryHeard(HIGHER, V2Q)]
@@ -189,7 +189,7 @@ def test_proxy_queries_from_0_0_0_0_never_cause_back_off():
     for t in (1.0, 2.0, 3.0):
         assert q.handle(ANY, V2Q, t) == [QueryHeard(ANY, V2Q)]
     assert q.handle(ANY, V3Q, 4.0) == [QueryHeard(ANY, V3Q)]
-    assert q.role == QUERIER and q.elected() == ME
+    assert q.role == QUERIER and q.elected(4.0) == ME
     assert q.queries_heard == 4 and q.elections_lost == 0
 
 
@@ -221,7 +221,7 @@ def test_each_query_from_the_querier_restarts_the_timeout_and_takeover_is_exact(
         RoleChanged(QUERIER, ME, LOWER, "takeover", TIMEOUT),
         SendQuery(ANY, MRT, "takeover"),
     ]
-    assert q.role == QUERIER and q.takeovers == 1 and q.elected() == ME
+    assert q.role == QUERIER and q.takeovers == 1 and q.elected(deadline) == ME
     # then the normal interval (no startup burst)
     assert q.next_deadline() == deadline + 10.0
     assert q.tick(deadline + 9.999) == []
@@ -232,7 +232,7 @@ def test_takeover_waits_for_every_lower_querier():
     q = started()
     q.handle(LOWEST, V2Q, 1.0)
     q.handle(LOWER, V2Q, 5.0)  # both lower than us; the later one decides
-    assert q.elected() == LOWEST
+    assert q.elected(5.0) == LOWEST
     assert q.next_deadline() == 5.0 + TIMEOUT
     assert q.tick(1.0 + TIMEOUT) == []
     assert of(q.tick(5.0 + TIMEOUT), RoleChanged) == [RoleChanged(QUERIER, ME, LOWER, "takeover", TIMEOUT)]
@@ -337,7 +337,7 @@ def test_three_queriers_converge_fail_over_and_recover(order):
     # converged: only the lowest address queries, the others back off and know who it is
     assert lan.nodes[A].role == QUERIER
     assert lan.nodes[B].role == lan.nodes[C].role == NON_QUERIER
-    assert lan.nodes[B].elected() == lan.nodes[C].elected() == A
+    assert lan.nodes[B].elected(lan.now) == lan.nodes[C].elected(lan.now) == A
     lan.run(100.0)
     assert lan.senders(3.0, 100.0) == [A]
     assert [t for t, _reason in lan.queries(A, 0.0, 100.0)] == [0.0, 2.5, 12.5, 22.5, 32.5, 42.5, 52.5, 62.5, 72.5, 82.5, 92.5]
@@ -354,7 +354,7 @@ def test_three_queriers_converge_fail_over_and_recover(order):
     assert b_takeover == [RoleChanged(QUERIER, B, A, "takeover", TIMEOUT)]
     lan.run(190.0)
     # C may have taken over at the same instant; it lost to B at once. After that only B queries.
-    assert lan.nodes[C].role == NON_QUERIER and lan.nodes[C].elected() == B
+    assert lan.nodes[C].role == NON_QUERIER and lan.nodes[C].elected(lan.now) == B
     assert lan.senders(takeover + 0.001, 190.0) == [B]
     assert [t for t, _reason in lan.queries(B, takeover, 190.0)] == [takeover + 10.0 * k for k in range(8)]
     # the lowest comes back (a restarted daemon): B backs off at its first query
@@ -364,7 +364,7 @@ def test_three_queriers_converge_fail_over_and_recover(order):
     lan.run(400.0)
     assert lan.senders(200.0, 400.0) == [A]
     assert lan.nodes[A].role == QUERIER
-    assert lan.nodes[B].elected() == lan.nodes[C].elected() == A
+    assert lan.nodes[B].elected(lan.now) == lan.nodes[C].elected(lan.now) == A
 
 
 # --- QRV/QQIC adoption --------------------------------------------------------------------------
@@ -437,7 +437,7 @@ def test_no_adoption_from_higher_queriers_v2_queriers_or_a_lower_non_elected_que
     assert of(q.handle(LOWER, V2Q, 2.0), Adopted) == []
     assert (q.robustness, q.query_interval) == (2, 10.0)
     q.handle(LOWEST, V2Q, 3.0)
-    assert q.elected() == LOWEST
+    assert q.elected(3.0) == LOWEST
     assert of(q.handle(LOWER, v3q(5, 50), 4.0), Adopted) == []  # LOWER is not the querier
     assert (q.robustness, q.query_interval) == (2, 10.0)
 
@@ -473,7 +473,7 @@ def test_address_change_announces_itself_and_elects_against_the_new_address():
     assert q.set_address(ME, 1.0) == []  # unchanged
     events = q.set_address("10.0.0.8", 1.0)
     assert events == [AddressChanged(ME, "10.0.0.8"), SendQuery(ANY, MRT, "address")]
-    assert q.address == "10.0.0.8" and q.elected() == "10.0.0.8"
+    assert q.address == "10.0.0.8" and q.elected(1.0) == "10.0.0.8"
     assert q.next_deadline() == 11.0
     # 10.0.0.7 outranked the old address; it is lower than the new one
     assert of(q.handle(HIGHER, V2Q, 2.0), RoleChanged) == [RoleChanged(NON_QUERIER, HIGHER, "10.0.0.8", "lost")]

@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, health, state
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.groups import MAX_GROUPS
 

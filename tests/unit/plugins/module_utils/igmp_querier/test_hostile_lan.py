@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, gsq
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.codec import ANY, GroupRecord
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import (
     MAX_QUERIERS,
     NON_QUERIER,
@@ -97,7 +97,7 @@ def test_queries_hosts_would_not_answer_are_ignored_and_counted(what, ip, reason
     assert (q.role, q.queries_ignored, q.queries_heard, q.elections_lost) == (QUERIER, 1, 0, 0)
     # the control: the same query, well addressed, from the same source wins
     assert of(q.handle_packet(datagram(V2_GENERAL), 2.0), RoleChanged)
-    assert q.role == NON_QUERIER and q.elected() == LOWER
+    assert q.role == NON_QUERIER and q.elected(2.0) == LOWER
 
 
 def test_group_specific_queries_must_go_to_their_group():
@@ -226,7 +226,7 @@ def test_queries_from_many_distinct_lower_sources_keep_the_tables_bounded():
     assert len(q._heard) <= MAX_QUERIERS and len(q._mixed_logged) <= MAX_QUERIERS
     assert q.role == NON_QUERIER
     # the lowest address still heard is the querier; when all go silent, we take over in time
-    assert q.elected() == min((lower_source(i) for i in range(10000 - MAX_QUERIERS, 10000)), key=codec.ip_key)
+    assert q.elected(1.0 + 9999 * 0.001) == min((lower_source(i) for i in range(10000 - MAX_QUERIERS, 10000)), key=codec.ip_key)
     last = 1.0 + 9999 * 0.001
     assert q.next_deadline() == pytest.approx(last + TIMEOUT)
     assert of(q.tick(last + TIMEOUT), RoleChanged)

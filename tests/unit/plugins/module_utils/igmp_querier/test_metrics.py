@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, metrics, state
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.daemon import Daemon
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 

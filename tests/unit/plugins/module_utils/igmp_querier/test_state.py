@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, state
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.state import StateError
 
