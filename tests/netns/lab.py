@@ -402,6 +402,18 @@ class Daemon:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(5)
 
+    def socket_inodes(self) -> set:
+        """The ``socket:[N]`` links of the daemon's open descriptors (a reopened socket gets a new N)."""
+        inodes = set()
+        for fd in os.listdir("/proc/%d/fd" % self.pid):
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (self.pid, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target)
+        return inodes
+
     def cpu_seconds(self) -> float:
         """utime + stime of the daemon so far (from /proc/<pid>/stat)."""
         with open("/proc/%d/stat" % self.pid) as handle:

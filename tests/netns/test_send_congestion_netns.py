@@ -9,7 +9,6 @@ and go on querying once the burst is over.
 """
 
 import errno
-import os
 import socket
 import threading
 import time
@@ -24,18 +23,6 @@ ARGS = netlab.FAST + ("-t", "3")
 #: Frames of the burst: 14 (Ethernet) + 20 (IP) + 8 (UDP) + 8 = 50 bytes. Thirty fill the 1540-byte
 #: queue to 1500, leaving less room than one 46-byte IGMPv2 query needs.
 BURST_PAYLOAD = b"x" * 8
-
-
-def socket_inodes(pid):
-    out = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            out.add(target)
-    return out
 
 
 class Burst:
@@ -73,7 +60,7 @@ def test_enobufs_drops_the_query_keeps_the_sockets_and_queries_resume(lab):
     capture = lab.add_host("obs", "10.0.0.200").capture()
     daemon = host.daemon(*ARGS)
     daemon.wait_state(lambda s: s["role"] == "querier" and s["queries_sent"] >= 3, 6, "querying")
-    sockets_before = socket_inodes(daemon.pid)
+    sockets_before = daemon.socket_inodes()
     host.exec("tc", "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", "8kbit", "burst", "1540", "limit", "1540")
 
     burst = Burst(host)
@@ -85,7 +72,7 @@ def test_enobufs_drops_the_query_keeps_the_sockets_and_queries_resume(lab):
     log = daemon.log()
     assert "general query to 224.0.0.1 not sent on eth0 (No buffer space available): dropped, socket kept" in log
     assert "reopening" not in log and "failed" not in log, log
-    assert socket_inodes(daemon.pid) == sockets_before
+    assert daemon.socket_inodes() == sockets_before
     assert daemon.alive()
 
     over = time.time() + 2.0  # the queue drains 1540 bytes at 1000 bytes/s
@@ -98,4 +85,4 @@ def test_enobufs_drops_the_query_keeps_the_sockets_and_queries_resume(lab):
     # Every query counted as sent crossed the bridge, and none that the qdisc dropped was counted.
     on_wire = capture.queries(src="10.0.0.1")
     assert abs(len(on_wire) - state["queries_sent"]) <= 1, (len(on_wire), state["queries_sent"])
-    assert socket_inodes(daemon.pid) == sockets_before and daemon.alive()
+    assert daemon.socket_inodes() == sockets_before and daemon.alive()

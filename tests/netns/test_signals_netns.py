@@ -23,18 +23,6 @@ STATUS = re.compile(r"Status on eth0: (\S+), querier (\S+), our address (\S+), l
                     r"log lines suppressed \d+; uptime \d+h\d\dm\d\ds")
 
 
-def socket_inodes(pid):
-    inodes = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target)
-    return inodes
-
-
 def gaps(frames):
     times = [f.time for f in frames]
     return [round(b - a, 3) for a, b in zip(times, times[1:])]
@@ -53,7 +41,7 @@ def test_signal_leaves_the_querier_running_on_schedule(lab, signum):
     capture = lab.add_host("obs", "10.0.0.200").capture()
     daemon = host.daemon(*ARGS)
     daemon.wait_state(lambda s: s["role"] == "querier" and s["queries_sent"] >= 3, 6, "querier past startup")
-    sockets_before = socket_inodes(daemon.pid)
+    sockets_before = daemon.socket_inodes()
     between_queries(capture, "10.0.0.1")
     before = daemon.state()
     mtime = os.stat(daemon.state_path).st_mtime
@@ -67,7 +55,7 @@ def test_signal_leaves_the_querier_running_on_schedule(lab, signum):
         assert state["updated"] - signalled < 0.3
         assert state["queries_sent"] == before["queries_sent"] and state["last_query_sent"] < signalled
         assert os.stat(daemon.state_path).st_mtime > mtime
-        assert len(sockets_before - socket_inodes(daemon.pid)) == 2, "rx and tx not reopened"
+        assert len(sockets_before - daemon.socket_inodes()) == 2, "rx and tx not reopened"
     elif signum == signal.SIGUSR1:
         log = daemon.wait_log("Status on eth0:", 2)
         match = STATUS.search(log)
@@ -75,10 +63,10 @@ def test_signal_leaves_the_querier_running_on_schedule(lab, signum):
         role, querier, address, link, sent, _heard, lost, takeovers, changes, errors = match.groups()
         assert (role, querier, address, link) == ("querier", "10.0.0.1", "10.0.0.1", "up")
         assert int(sent) >= before["queries_sent"] and (lost, takeovers, changes, errors) == ("0", "0", "0", "0")
-        assert socket_inodes(daemon.pid) == sockets_before
+        assert daemon.socket_inodes() == sockets_before
     else:
         time.sleep(0.5)
-        assert socket_inodes(daemon.pid) == sockets_before
+        assert daemon.socket_inodes() == sockets_before
 
     time.sleep(3.3)
     assert daemon.alive(), daemon.log()

@@ -14,33 +14,12 @@ import pytest
 import yaml
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config
+from test_querier_role import PLAYBOOK as BASE_PLAYBOOK
 from test_querier_role import REPO, ROLE, find_ansible_playbook, load
 
 PACKAGE = os.path.join(REPO, "plugins", "module_utils", "igmp_querier")
 
-PLAYBOOK = """
-- name: Run the role's variable checks and render its files
-  hosts: all
-  connection: local
-  gather_facts: true
-  gather_subset: [network]
-  tasks:
-    - name: Load the role's defaults and variables, run its checks
-      ansible.builtin.include_role:
-        name: multicast.igmp.querier
-        tasks_from: validate.yml
-        public: true
-    - name: Render each settings file
-      ansible.builtin.template:
-        src: "{{ role_dir }}/templates/settings.conf.j2"
-        dest: "{{ out_dir }}/{{ inventory_hostname }}-{{ item.name }}.conf"
-        mode: "0644"
-      loop: "{{ _igmp_querier_instances }}"
-    - name: Render the unit
-      ansible.builtin.template:
-        src: "{{ role_dir }}/templates/igmp-querier@.service.j2"
-        dest: "{{ out_dir }}/{{ inventory_hostname }}-igmp-querier@lo.service"
-        mode: "0644"
+PLAYBOOK = BASE_PLAYBOOK + """
     - name: Render the command
       ansible.builtin.template:
         src: "{{ role_dir }}/templates/igmp-querier.sh.j2"
