@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,6 @@ from .config import DEFAULT_STATE_DIR, PROG
 
 EXIT_CODES = {health.OK: 0, health.WARNING: 1, health.CRITICAL: 2}
 EXIT_UNKNOWN = 3
-INTERFACE_NAME = re.compile(r"^[^/\s\0]{1,15}$")
 
 
 def process_alive(pid: Any) -> Optional[bool]:
@@ -122,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None, now: Optional[float] = None, facts=systemd_facts) -> int:
     args = build_parser().parse_args(argv)
-    if args.interface is not None and not INTERFACE_NAME.match(args.interface):
+    if args.interface is not None and not state.is_interface_name(args.interface):
         sys.stderr.write("%s status: error: IFACE must be an interface name (1..15 characters, no '/' or "
                          "spaces), got %r\n" % (PROG, args.interface))
         return EXIT_UNKNOWN
