@@ -80,6 +80,9 @@ OPTIONS = (
            low=1, high=MAX_ROBUSTNESS, role=True, timer=True),
     Option("igmp_version", ("--igmp-version",), "int", DEFAULT_IGMP_VERSION,
            "IGMP version of the queries sent (default: {default})", choices=(2, 3), role=True),
+    Option("mld_version", ("--mld-version",), "int", None,
+           "Also run an MLD querier (IPv6) on the interface, sending MLD queries of this version "
+           "(default: off, IPv4 only)", choices=(1, 2)),
     Option("snooping_timeout", ("--snooping-timeout",), "float", DEFAULT_SNOOPING_TIMEOUT,
            "Membership timer of the LAN's snooping switches (default: {default}, the common value and the "
            "Linux bridge's). The takeover timeout never exceeds it minus the max response minus 1 s, "

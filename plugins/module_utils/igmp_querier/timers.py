@@ -30,6 +30,8 @@ MAX_QUERY_INTERVAL = float(MAX_FLOAT_CODE_VALUE)  # largest QQIC
 MAX_ROBUSTNESS = 255
 MAX_TIMEOUT = MAX_QUERY_INTERVAL * MAX_ROBUSTNESS
 MAX_SNOOPING_TIMEOUT = MAX_TIMEOUT
+#: Largest MLDv1 Maximum Response Delay: 16 bits of milliseconds (RFC 2710 s.3.4), in tenths.
+MAX_MLDV1_RESPONSE_TENTHS = 655
 
 
 class Timers(NamedTuple):
@@ -44,6 +46,7 @@ class Timers(NamedTuple):
     igmp_version: int = DEFAULT_IGMP_VERSION
     last_member_query_interval: float = LAST_MEMBER_QUERY_INTERVAL
     snooping_timeout: float = DEFAULT_SNOOPING_TIMEOUT
+    mld_version: Optional[int] = None  # None: no MLD querier (IPv4 only)
 
     @property
     def startup_count(self) -> int:
