@@ -31,6 +31,8 @@ class LinkState(NamedTuple):
     up: bool  # administratively up and lower layer running
     index: int
     address: Optional[str]  # primary IPv4 address
+    link_local: Optional[str] = None  # lowest usable IPv6 link-local address (read when asked)
+    tentative: bool = False  # a link-local address exists but is not usable yet (DAD) or failed DAD
 
 
 def interfaces() -> List[str]:
@@ -84,11 +86,13 @@ def ipv4_address(name: str) -> Optional[str]:
     return socket.inet_ntoa(reply[20:24])
 
 
-def link_state(name: str) -> LinkState:
+def link_state(name: str, ipv6: bool = False) -> LinkState:
+    """``ipv6``: also read the IPv6 link-local address (the MLD querier's source)."""
     idx = index(name)
     if not idx:
         return LinkState(False, False, 0, None)
-    return LinkState(True, is_up(name), idx, ipv4_address(name))
+    link_local, tentative = ipv6_link_local(name) if ipv6 else (None, False)
+    return LinkState(True, is_up(name), idx, ipv4_address(name), link_local, tentative)
 
 
 def default_route_interface(routes: str = "/proc/net/route") -> Optional[str]:

@@ -124,7 +124,7 @@ def test_daemon_writes_the_metrics_file_atomically_with_the_state_file(tmp_path)
     clock = [1000.0]
     cfg = config.Config(interface="eth0", timers=T, state_dir=str(tmp_path), metrics_file=path)
     daemon = Daemon(cfg, clock=lambda: clock[0], wall=lambda: WALL + clock[0] - 1000.0)
-    daemon.querier = took_over()
+    daemon.igmp.querier = took_over()
     clock[0] = 1024.0
     old_umask = os.umask(0o077)
     try:
@@ -147,7 +147,7 @@ def test_daemon_writes_the_metrics_file_atomically_with_the_state_file(tmp_path)
 def test_daemon_records_versions_heard_for_the_health_rule(tmp_path):
     cfg = config.Config(interface="eth0", timers=T, state_dir=str(tmp_path))
     daemon = Daemon(cfg, clock=lambda: 1002.0, wall=lambda: WALL + 2.0)
-    daemon.querier = Querier(T, ME)
+    daemon.igmp.querier = Querier(T, ME)
     daemon.querier.start(1000.0)
     daemon._apply(daemon.querier.handle("10.0.0.100", codec.Query(3, 10, codec.ANY, qrv=2, qqi=10), 1001.0), 1001.0)
     daemon.write_state(1002.0)
