@@ -16,11 +16,8 @@ from typing import Optional, Sequence
 from . import __version__
 from .codec import MAX_FLOAT_CODE_VALUE, MAX_V2_RESPONSE_TENTHS
 from .options import BY_NAME, OPTIONS, flag, range_text
-# Re-exported: election.py, status.py and tests import these from here.
-from .timers import (  # noqa: F401 pylint: disable=unused-import
-    DEFAULT_MAX_RESPONSE, DEFAULT_QUERY_INTERVAL, DEFAULT_ROBUSTNESS, DEFAULT_SNOOPING_TIMEOUT, DEFAULT_STATE_DIR,
-    LAST_MEMBER_QUERY_INTERVAL, MAX_MLDV1_RESPONSE_TENTHS, MAX_QUERY_INTERVAL, MAX_ROBUSTNESS, MAX_SNOOPING_TIMEOUT, MAX_TIMEOUT,
-    MIN_QUERY_INTERVAL, PROG, SNOOPING_MARGIN, Config, Timers, default_max_response, human, rfc_timeout, timeout_cap,
+from .timers import (
+    MAX_MLDV1_RESPONSE_TENTHS, PROG, SNOOPING_MARGIN, Config, Timers, default_max_response, human, timeout_cap,
 )
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.multicast.igmp.plugins.filter import querier
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import _systemd, config, options
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 
 #: The role's defaults, in the order of querier_setting_keys.
 ROLE_DEFAULTS = {"query_interval": 60, "max_response_time": None, "robustness": 2, "timeout": None,
@@ -38,7 +39,7 @@ def test_every_setting_renders_in_the_settings_file_order():
                     "--max-response-time 2.5 --timeout 100 --startup-query-count 4 --startup-query-interval 2.5 "
                     "--verbose --metrics-file /run/igmp-querier/br0/br0.prom")
     parsed = config.parse_args(["--interface", "br0"] + shlex.split(line))
-    assert parsed.timers == config.Timers(query_interval=30.5, max_response_time=2.5, robustness=3, timeout=100.0,
+    assert parsed.timers == Timers(query_interval=30.5, max_response_time=2.5, robustness=3, timeout=100.0,
                                           startup_query_count=4, startup_query_interval=2.5)
     assert parsed.verbose and parsed.metrics_file == "/run/igmp-querier/br0/br0.prom"
 
