@@ -10,7 +10,6 @@ The last two run the role's real tasks and templates with ansible-playbook on lo
 local, nothing is changed outside a temporary directory).
 """
 
-import json
 import os
 import re
 import shlex
@@ -177,13 +176,6 @@ def daemon_verdict(settings):
         return None
 
 
-def find_ansible_playbook():
-    for candidate in (os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), shutil.which("ansible-playbook")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
 PLAYBOOK = """
 - name: Run the role's variable checks and render its files
   hosts: all
@@ -217,47 +209,14 @@ PLAYBOOK = """
 
 
 @pytest.fixture(scope="module")
-def role_run(tmp_path_factory):
-    playbook_cmd = find_ansible_playbook()
-    if not playbook_cmd:
-        pytest.skip("ansible-playbook is not installed next to this Python or on PATH")
-    work = tmp_path_factory.mktemp("querier-role")
-    link = work / "collections" / "ansible_collections" / "multicast"
-    link.mkdir(parents=True)
-    os.symlink(REPO, str(link / "igmp"))
-    out = work / "out"
-    out.mkdir()
+def role_run(run_plays):
     hosts = {}
     for index, (variables, override) in enumerate(CASES):
         host_vars = dict(variables)
         host_vars["igmp_querier_interfaces"] = [dict(override, name="lo")] if override else ["lo"]
         host_vars["ansible_python_interpreter"] = sys.executable
         hosts["case%02d" % index] = host_vars
-    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    (work / "play.yml").write_text(PLAYBOOK)
-    (work / "ansible.cfg").write_text("[defaults]\nforks = 25\n")
-    env = dict(os.environ,
-               ANSIBLE_CONFIG=str(work / "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=str(work / "collections"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-               ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
-               ANSIBLE_INJECT_FACT_VARS="False")
-    proc = subprocess.run(
-        [playbook_cmd, "-i", str(work / "inventory.yml"), str(work / "play.yml"),
-         "-e", json.dumps({"role_dir": ROLE, "out_dir": str(out)})],
-        cwd=str(work), env=env, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail("ansible-playbook printed no JSON (rc %d): %s %s" % (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
-    messages = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                for item in result.get("results", [result]):
-                    if item.get("failed"):
-                        messages.setdefault(host, item.get("msg"))
-    return {"stats": report["stats"], "out": out, "messages": messages}
+    return run_plays("querier-role", hosts, [(PLAYBOOK, [])], forks=25)
 
 
 @pytest.mark.slow
