@@ -155,9 +155,9 @@ def _without_default(text):
 
 
 def cli_rows():
-    return {option.flag: "| %s | %s | %s |" % (_cli_cell(option), _cli_default(option),
-                                                 _md_escape(_without_default(option.help_text)))
-            for option in options.OPTIONS}
+    return {option.flag: "| %s | %s | %s |" % (
+        _cli_cell(option), _cli_default(option), _md_escape(_without_default(option.help_text)))
+        for option in options.OPTIONS}
 
 
 def _md_escape(text, code=False):
@@ -173,9 +173,9 @@ def _role_default(option):
 
 
 def role_rows():
-    return {option.variable: "| `%s` | %s | %s |" % (option.variable, _role_default(option),
-                                                      _md_escape(markdown(" ".join(_doc(option))), code=True))
-            for option in options.ROLE_OPTIONS}
+    return {option.variable: "| `%s` | %s | %s |" % (
+        option.variable, _role_default(option), _md_escape(markdown(" ".join(_doc(option))), code=True))
+        for option in options.ROLE_OPTIONS}
 
 
 def _cli_key(row):

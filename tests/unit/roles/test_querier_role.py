@@ -91,6 +91,8 @@ FLAGS = {
 def mld_off(value):
     """What the role takes for "no MLD querier" (the daemon runs without --mld-version); 0 is not."""
     return value is None or value is False or value in ("", "off")
+
+
 DEFAULTS = {"query_interval": 60, "robustness": 2, "igmp_version": 2, "snooping_timeout": 260}
 
 # (role variables, per-interface overrides for "lo" or None for a plain name)

@@ -28,7 +28,7 @@ ACTIVE = {"name": "igmp-querier@eth0.service", "load_state": "loaded", "active_s
 def entry(address, up, lower=None, startup_interval=2.5, active=True):
     """igmp_status's report of an instance up for ``up`` seconds (non-querier when it heard ``lower``)."""
     q = election.Querier(Timers(query_interval=10.0, max_response_time=1.0,
-                                       startup_query_interval=startup_interval), address)
+                                startup_query_interval=startup_interval), address)
     q.start(1000.0 - up)
     q.record_sent(1000.0 - up)
     if lower:

@@ -157,7 +157,7 @@ def test_daemon_records_versions_heard_for_the_health_rule(tmp_path):
 
 def test_an_unwritable_metrics_file_does_not_stop_the_state_file(tmp_path):
     cfg = Config(interface="eth0", timers=T, state_dir=str(tmp_path),
-                        metrics_file=str(tmp_path / "missing-dir" / "x.prom"))
+                 metrics_file=str(tmp_path / "missing-dir" / "x.prom"))
     daemon = Daemon(cfg, clock=lambda: 1000.0, wall=lambda: WALL)
     daemon.querier.start(1000.0)
     daemon.write_state(1000.0)
