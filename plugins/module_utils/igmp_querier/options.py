@@ -122,7 +122,8 @@ OPTIONS = (
                 "query interval, at most 25.5 for IGMPv2 and 3174.4 for IGMPv3.",)),
     Option("timeout", ("-t", "--timeout"), "float", None,
            "Other Querier Present Interval: seconds without queries from the elected querier "
-           "before taking over (default: robustness x query interval + max response / 2)",
+           "before taking over; greater than the query interval, at most the snooping timeout minus the "
+           "max response minus 1 s (default: robustness x query interval + max response / 2, capped so)",
            metavar="SECONDS", high=MAX_TIMEOUT, unit="seconds", role=True, timer=True,
            default_doc="robustness x query interval + max response time / 2, capped like an explicit value",
            doc=("Other Querier Present Interval (C({flag})) in seconds, greater than the query interval and "
@@ -132,10 +133,12 @@ OPTIONS = (
            low=1, high=MAX_ROBUSTNESS, role=True, timer=True, default_doc="the robustness",
            doc=("Queries in the startup burst (C({flag})), {low} to {high}.",)),
     Option("startup_query_interval", ("--startup-query-interval",), "float", None,
-           "Seconds between startup queries (default: query interval / 4)", metavar="SECONDS",
+           "Seconds between startup queries, 0.1 up to the query interval (default: query interval / 4)",
+           metavar="SECONDS",
            low=0.1, unit="seconds", role=True, timer=True, default_doc="a quarter of the query interval",
            doc=("Seconds between startup queries (C({flag})), 0.1 up to the query interval.",)),
-    Option("verbose", ("-v", "--verbose"), "switch", False, "Log every query sent and heard", role=True,
+    Option("verbose", ("-v", "--verbose"), "switch", False, "Log every query sent and heard, and each new group",
+           role=True,
            doc=("Log every query sent and heard (C({flag})).",)),
     Option("metrics_file", ("--metrics-file",), "str", None,
            "Also write Prometheus metrics (node_exporter textfile format, e.g. "
