@@ -18,7 +18,7 @@ from collections import deque, namedtuple
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, codec_mld, daemon as daemon_module
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Config, Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Config, Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.netif import LinkState
 
 IF = "eth0"

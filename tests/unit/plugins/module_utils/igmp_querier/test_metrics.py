@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, metrics, state
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Config, Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.daemon import Daemon
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 
@@ -122,7 +122,7 @@ def test_two_interfaces_in_one_textfile_directory_parse_together():
 def test_daemon_writes_the_metrics_file_atomically_with_the_state_file(tmp_path):
     path = str(tmp_path / "igmp-querier-eth0.prom")
     clock = [1000.0]
-    cfg = config.Config(interface="eth0", timers=T, state_dir=str(tmp_path), metrics_file=path)
+    cfg = Config(interface="eth0", timers=T, state_dir=str(tmp_path), metrics_file=path)
     daemon = Daemon(cfg, clock=lambda: clock[0], wall=lambda: WALL + clock[0] - 1000.0)
     daemon.igmp.querier = took_over()
     clock[0] = 1024.0
@@ -145,7 +145,7 @@ def test_daemon_writes_the_metrics_file_atomically_with_the_state_file(tmp_path)
 
 
 def test_daemon_records_versions_heard_for_the_health_rule(tmp_path):
-    cfg = config.Config(interface="eth0", timers=T, state_dir=str(tmp_path))
+    cfg = Config(interface="eth0", timers=T, state_dir=str(tmp_path))
     daemon = Daemon(cfg, clock=lambda: 1002.0, wall=lambda: WALL + 2.0)
     daemon.igmp.querier = Querier(T, ME)
     daemon.querier.start(1000.0)
@@ -156,8 +156,8 @@ def test_daemon_records_versions_heard_for_the_health_rule(tmp_path):
 
 
 def test_an_unwritable_metrics_file_does_not_stop_the_state_file(tmp_path):
-    cfg = config.Config(interface="eth0", timers=T, state_dir=str(tmp_path),
-                        metrics_file=str(tmp_path / "missing-dir" / "x.prom"))
+    cfg = Config(interface="eth0", timers=T, state_dir=str(tmp_path),
+                 metrics_file=str(tmp_path / "missing-dir" / "x.prom"))
     daemon = Daemon(cfg, clock=lambda: 1000.0, wall=lambda: WALL)
     daemon.querier.start(1000.0)
     daemon.write_state(1000.0)
