@@ -175,3 +175,32 @@ def test_metrics_file_flag_is_checked(value, capsys):
 def test_metrics_file_flag_is_parsed():
     assert config.parse_args(["-i", "eth0", "--metrics-file", "/tmp/m.prom"]).metrics_file == "/tmp/m.prom"
     assert config.parse_args(["-i", "eth0"]).metrics_file is None
+
+
+def test_the_mld_querier_has_its_own_metric_families_beside_the_ipv4_ones():
+    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.family import MLD
+
+    v6 = Querier(T._replace(mld_version=2), "fe80::10", family=MLD)
+    v6.start(1000.0)
+    v6.record_sent(1000.0)
+    v6.handle("fe80::9", codec.Query(2, 10, "::", qrv=2, qqi=10), 1001.0)
+    v6.handle("fe80::20", codec.Report(1, "ff05::1:3"), 1002.0)
+    text = metrics.render(doc(took_over(), mld=state.Section(v6, "fe80::10", malformed=4, send_errors=1)), WALL + 3.0)
+    samples, types = parse(text)
+    labels = dict(next(iter(samples["igmp_querier_mld_info"])))
+    assert labels == {"interface": "eth0", "querier": "fe80::9", "address": "fe80::10", "role": "non-querier",
+                      "mld_version": "2"}
+    assert one(samples, "igmp_querier_mld_is_querier") == 0 and one(samples, "igmp_querier_is_querier") == 1
+    assert one(samples, "igmp_querier_mld_queries_sent_total") == 1
+    assert one(samples, "igmp_querier_mld_elections_lost_total") == 1
+    assert one(samples, "igmp_querier_mld_malformed_frames_total") == 4
+    assert one(samples, "igmp_querier_mld_send_errors_total") == 1
+    assert one(samples, "igmp_querier_mld_groups") == 1 and one(samples, "igmp_querier_groups") == 1
+    assert one(samples, "igmp_querier_mld_last_query_heard_age_seconds") == 2.0
+    assert types["igmp_querier_mld_queries_sent"] == "counter"
+    assert one(samples, "igmp_querier_malformed_frames_total") == 5  # the IPv4 figures are untouched
+
+
+def test_without_mld_there_is_no_mld_metric():
+    samples, _types = parse(metrics.render(doc(took_over()), WALL + 3.0))
+    assert not [name for name in samples if name.startswith("igmp_querier_mld_")]
