@@ -195,14 +195,16 @@ _FRAGMENT = 44
 _NO_NEXT_HEADER = 59
 _ESP = 50
 _AH = 51
-#: Extension headers passed over on the way to ICMPv6: routing, destination options, mobility,
-#: HIP, shim6 (RFC 8200 s.4, RFC 7045); their length octet counts 8-octet units after the first.
-_SKIPPABLE = (43, 60, 135, 139, 140)
+_ROUTING = 43
+#: Extension headers passed over on the way to ICMPv6: destination options, mobility, HIP,
+#: shim6 (RFC 8200 s.4, RFC 7045); their length octet counts 8-octet units after the first.
+_SKIPPABLE = (60, 135, 139, 140)
 
 
 def _scan_hop_by_hop(options: bytes) -> Tuple[bool, bool]:
     """(MLD Router Alert present, the options are well formed) for a Hop-by-Hop options area."""
     alert = False
+    well_formed = True
     i = 0
     end = len(options)
     while i < end:
@@ -221,9 +223,9 @@ def _scan_hop_by_hop(options: bytes) -> Tuple[bool, bool]:
             alert = alert or options[i + 2:i + 4] == b"\x00\x00"
         elif kind != 1 and kind >> 6:
             # an unknown option whose action bits say "discard the packet" (RFC 8200 s.4.2)
-            return alert, False
+            well_formed = False
         i += 2 + size
-    return alert, True
+    return alert, well_formed
 
 
 def _check_multicast(raw: bytes, what: str) -> str:
@@ -342,6 +344,9 @@ def decode_ipv6(packet: bytes) -> Union[Packet, Malformed]:
                 offset += size
             elif next_header == HOP_BY_HOP:
                 raise MalformedPacket("Hop-by-Hop header not first (RFC 8200 s.4.1)")
+            elif next_header == _ROUTING:
+                # link-local MLD is never source-routed (and the checksum would be for another destination)
+                raise MalformedPacket("routing header in MLD")
             elif next_header == _FRAGMENT:
                 raise MalformedPacket("fragmented MLD")
             elif next_header == _NO_NEXT_HEADER:
