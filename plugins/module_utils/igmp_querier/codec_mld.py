@@ -445,4 +445,3 @@ def describe_mld(message: codec.Message) -> str:
             "%s %s" % (RECORD_TYPE_NAMES[r.record_type], r.group) for r in message.records
         )
     return "ICMPv6 type %d" % message.igmp_type
-

@@ -156,7 +156,7 @@ def _check_scapy_fields(layer, expected):
             assert layer.S == 0 and layer.Resv == 0
             assert layer.sources_number == 0 and not layer.sources
         else:
-            assert type(layer) is inet6.ICMPv6MLQuery
+            assert isinstance(layer, inet6.ICMPv6MLQuery) and not isinstance(layer, inet6.ICMPv6MLQuery2)
             assert layer.mrd // 100 == expected.max_resp_tenths
     elif isinstance(expected, Report):
         assert isinstance(layer, inet6.ICMPv6MLReport)
