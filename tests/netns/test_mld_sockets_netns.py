@@ -6,9 +6,10 @@ open_receiver6 lets through, and the link-local address netif reads from the ker
   source, to ff02::1 (or its address), and a valid ICMPv6 checksum the kernel filled in: scapy
   decodes the frame, independently of our codec.
 - The receiver gets MLDv1 reports for groups its host never joined (a member's kernel's own,
-  and one sent with open_sender6), and nothing but MLD: ICMPv6 echo and UDP that reach the same
-  interface are filtered out in the kernel; an MLD report without Hop-by-Hop header is let
-  through and decodes with ``router_alert`` False.
+  and one sent with open_sender6), and nothing but MLD: ICMPv6 echo and UDP (also behind a
+  Hop-by-Hop header) that reach the same interface are filtered out in the kernel; an MLD report
+  without Hop-by-Hop header is let through and decodes with ``router_alert`` False, one behind a
+  16-octet Hop-by-Hop header is found too.
 - netif.ipv6_link_local: the lowest usable link-local address; while DAD runs or after it
   failed, none and "pending"; the sender cannot bind a tentative address.
 """
@@ -188,6 +189,14 @@ def test_the_receiver_passes_mld_only(lab):
     # an MLDv1 report without Hop-by-Hop header, as a careless host might send it
     bare = codec_mld.encode_ipv6(QUERIER_LL, "ff05::42", codec_mld.encode_report_mld1("ff05::42"), router_alert=False)
     lab6.send_frame6(querier, bare, "ff05::42")
+    # a 16-octet Hop-by-Hop header: the filter finds ICMPv6 after it too
+    long_hbh = bytes(inet6.IPv6(src=QUERIER_LL, dst="ff05::43", hlim=1) / inet6.IPv6ExtHdrHopByHop(
+        options=[inet6.RouterAlert(value=0), inet6.PadN(optdata=b"\x00" * 8)]) / inet6.ICMPv6MLReport(mladdr="ff05::43"))
+    assert long_hbh[41] == 1
+    lab6.send_frame6(querier, long_hbh, "ff05::43")
+    udp_after_hbh = bytes(inet6.IPv6(src=QUERIER_LL, dst="ff05::43", hlim=1) / inet6.IPv6ExtHdrHopByHop(
+        options=[inet6.RouterAlert(value=0)]) / inet6.UDP(sport=9, dport=9) / b"not MLD")
+    lab6.send_frame6(querier, udp_after_hbh, "ff05::43")
     marker = codec_mld.query_datagram(2, 100, 2, 125)
     send.sendto(marker[1], (marker[0], 0, 0, index))
 
@@ -195,16 +204,19 @@ def test_the_receiver_passes_mld_only(lab):
 
     def echo_and_udp(fs):
         return (any(isinstance(p, codec_mld.Packet) and p.message == codec_mld.Unknown(128) for p in decoded(fs))
-                and any(d[6] == 17 for d, _o in fs))
+                and any(d[6] == 17 for d, _o in fs) and any(d[6] == 0 and d[40] == 17 for d, _o in fs))
 
-    collect(everything, echo_and_udp, timeout=2.0)  # the echo request and the UDP datagram did arrive
+    collect(everything, echo_and_udp, timeout=2.0)  # the echo request and the UDP datagrams did arrive
     for data, _out in frames:
-        offset = 48 if data[6] == 0 else 40
+        offset = 40 + (data[41] + 1) * 8 if data[6] == 0 else 40
         assert data[6] in (0, 58) and data[offset] in MLD_TYPES, data.hex()
+        assert data[6] == 58 or data[40] == 58, data.hex()  # no UDP behind a Hop-by-Hop header
     packets = decoded(frames)
     assert all(isinstance(p, codec_mld.Packet) for p in packets), packets
     bare_seen = [p for p in packets if p.message == codec_mld.Report(1, "ff05::42")]
     assert bare_seen and not bare_seen[0].router_alert and bare_seen[0].options_ok
+    long_seen = [p for p in packets if p.message == codec_mld.Report(1, "ff05::43")]
+    assert long_seen and long_seen[0].router_alert and long_seen[0].options_ok
 
 
 def _link_local(host):
@@ -230,9 +242,11 @@ def test_the_link_local_address_netif_reads(lab):
 
     twin = lab.add_host("c", "10.0.0.3")
     lab6.enable_ipv6(twin, "fe80::100", dad=True)  # a's address: DAD fails
-    time.sleep(2.0)
     assert _link_local(twin) == (None, True)
-    assert "dadfailed" in twin.ip("-6", "addr", "show", "dev", "eth0").stdout
+    # DAD starts after a random delay of up to a second, then waits a second for an answer
+    netlab.wait_until(lambda: "dadfailed" in twin.ip("-6", "addr", "show", "dev", "eth0").stdout, 5.0,
+                      "DAD of the duplicate fe80::100 failed")
+    assert _link_local(twin) == (None, True)
 
     off = lab.add_host("d", "10.0.0.4")  # IPv6 off, as lab.py leaves it
     assert _link_local(off) == (None, False)
