@@ -50,6 +50,8 @@ TYPE_MLDV2_REPORT = 143
 #: Hop-by-Hop header for IPV6_HOPOPTS: next header (the kernel fills it), length 0 (8 octets),
 #: Router Alert (type 5, length 2, value 0: MLD, RFC 2711), PadN of 2 octets.
 ROUTER_ALERT_HOPOPTS = b"\x00\x00\x05\x02\x00\x00\x01\x00"
+#: The same header as it travels (next header ICMPv6): what every MLD speaker sends.
+_USUAL_HOP_BY_HOP = bytes([ICMPV6_PROTO]) + ROUTER_ALERT_HOPOPTS[1:]
 
 #: Largest Maximum Response Delay an MLDv2 code carries, in ms (exp 7, mant 0xfff).
 MAX_MRC_VALUE = 0x1FFF << 10
@@ -177,7 +179,7 @@ def encode_ipv6(src: str, dst: str, payload: bytes, hop_limit: int = 1, router_a
     if len(body) >= 4:
         struct.pack_into("!H", body, 2, 0)
         struct.pack_into("!H", body, 2, codec.checksum(_pseudo_header(src, dst, len(body)) + bytes(body)))
-    hbh = (bytes([ICMPV6_PROTO]) + ROUTER_ALERT_HOPOPTS[1:]) if router_alert else b""
+    hbh = _USUAL_HOP_BY_HOP if router_alert else b""
     first = (6 << 28) | (codec.TOS_INTERNETWORK_CONTROL << 20)
     header = struct.pack("!IHBB16s16s", first, len(hbh) + len(body), HOP_BY_HOP if router_alert else ICMPV6_PROTO,
                          hop_limit, _pton(src), _pton(dst))
@@ -189,7 +191,6 @@ def encode_ipv6(src: str, dst: str, payload: bytes, hop_limit: int = 1, router_a
 _unpack_word = struct.Struct("!BBH").unpack_from  # record type / aux words / sources, flags / QQIC / sources
 _FRAGMENT = 44
 _NO_NEXT_HEADER = 59
-_ESP = 50
 _AH = 51
 _ROUTING = 43
 #: Extension headers passed over on the way to ICMPv6: destination options, mobility, HIP,
@@ -325,10 +326,6 @@ def _walk(packet: bytes, next_header: int, end: int) -> Tuple[int, bool, bool]:
         else:
             raise MalformedPacket("IPv6 next header %d is not ICMPv6" % next_header)
     return offset, alert, options_ok
-
-
-#: The Hop-by-Hop header every MLD speaker sends (next header ICMPv6, Router Alert 0, PadN).
-_USUAL_HOP_BY_HOP = bytes([ICMPV6_PROTO]) + ROUTER_ALERT_HOPOPTS[1:]
 
 
 def decode_ipv6(packet: bytes) -> Union[Packet, Malformed]:
