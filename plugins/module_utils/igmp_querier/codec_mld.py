@@ -71,6 +71,8 @@ def _pton(address: str) -> bytes:
 
 _ANY6_RAW = _pton(ANY6)
 _ALL_NODES_RAW = _pton(ALL_NODES)
+#: The destinations of nearly every MLD message, as text without an inet_ntop call (hot path).
+_KNOWN_TEXT = {_pton(address): address for address in (ALL_NODES, ALL_ROUTERS6, ALL_MLDV2_ROUTERS)}
 
 
 # --- Maximum Response Code (RFC 3810 s.5.1.3) ------------------------------------------------
@@ -337,6 +339,8 @@ def decode_ipv6(packet: bytes) -> Union[Packet, Malformed]:
     (Ethernet padding) are ignored.
     """
     try:
+        if not isinstance(packet, bytes):  # bytearray, memoryview: slices must be hashable below
+            packet = bytes(packet)
         length = len(packet)
         if length < 40:
             raise MalformedPacket("truncated IPv6 header (%d octets)" % length)
@@ -358,7 +362,8 @@ def decode_ipv6(packet: bytes) -> Union[Packet, Malformed]:
         if (int.from_bytes(packet[8:40], "big") + size + ICMPV6_PROTO
                 + int.from_bytes(bytes(data) + b"\x00" if size & 1 else data, "big")) % 0xFFFF:
             raise MalformedPacket("bad ICMPv6 checksum")
-        return _new(Packet, (_ntop(_AF6, packet[8:24]), _ntop(_AF6, packet[24:40]), packet[7], alert,
+        dst = packet[24:40]
+        return _new(Packet, (_ntop(_AF6, packet[8:24]), _KNOWN_TEXT.get(dst) or _ntop(_AF6, dst), packet[7], alert,
                              _decode_mld(data, size), options_ok))
     except MalformedPacket as exc:
         return Malformed(str(exc))
