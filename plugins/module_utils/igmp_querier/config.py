@@ -91,10 +91,9 @@ def validate(args: argparse.Namespace) -> Config:
     _check(abs(tenths - mrt * 10) < 1e-6,
            "%s has 0.1 s resolution, got %s" % (flag("max_response_time"), human(mrt)))
     if args.mld_version == 1:
-        mldv1_limit = human(MAX_MLDV1_RESPONSE_TENTHS / 10.0)
-        _check(tenths <= MAX_MLDV1_RESPONSE_TENTHS, "%s must be at most %s seconds with %s 1 (MLDv1 carries "
-               "milliseconds in 16 bits), got %s" % (flag("max_response_time"), mldv1_limit, flag("mld_version"),
-                                                     human(mrt)))
+        message = "%s must be at most %s seconds with %s 1 (MLDv1 carries milliseconds in 16 bits), got %s" % (
+            flag("max_response_time"), human(MAX_MLDV1_RESPONSE_TENTHS / 10.0), flag("mld_version"), human(mrt))
+        _check(tenths <= MAX_MLDV1_RESPONSE_TENTHS, message)
     _check(mrt < qi,
            "%s must be less than %s (%s s), got %s" % (flag("max_response_time"), flag("query_interval"), human(qi), human(mrt)))
     snooping = args.snooping_timeout

@@ -164,6 +164,11 @@ class Side:
         if todo.action_log is not None:
             log.log(todo.action_log[0], "%s%s", self.prefix, todo.action_log[1])
         action, self._pending_action = self._pending_action, None
+        if action is link.Action.START and new.address is None:
+            # Up again without a source (IPv6 drops its addresses on link down): the startup
+            # burst waits for the address, instead of being spent on a socket we cannot open.
+            self._pending_action = action
+            return False
         if action is link.Action.START:
             return self.apply(self.querier.start(now, new.address), now)
         if action is link.Action.SET_ADDRESS:

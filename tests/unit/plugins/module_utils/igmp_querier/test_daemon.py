@@ -564,3 +564,17 @@ def test_an_mld_socket_failure_backs_off_alone(tmp_path):
     assert rig.send_times() == [1000.0, 1002.5]
     assert [t for t, _d, _s, _q in rig.sockets.queries6()] == [1001.5, 1004.0]
     assert rig.daemon.mld.backoff == daemon_module.BACKOFF_MIN
+
+
+def test_after_a_link_flap_that_took_the_link_local_the_mld_startup_burst_waits_for_it(tmp_path):
+    rig = Rig(tmp_path, timers=MLD_TIMERS, state=UP6)
+    rig.at(1020.0, lambda: setattr(rig.netif, "state", DOWN._replace(link_local=None)))
+    rig.at(1030.0, lambda: setattr(rig.netif, "state", UP))  # up, but IPv6 flushed its addresses
+    rig.at(1045.0, lambda: setattr(rig.netif, "state", UP6))  # the link-local is back
+    rig.stop_at(1070.0)
+    rig.run()
+    sent6 = [t for t, _d, _s, _q in rig.sockets.queries6()]
+    after = [t for t in sent6 if t > 1030.0]
+    assert after[0] > 1045.0 and after[1] - after[0] == 2.5  # the whole startup burst, from the address
+    ipv4 = [t for t in rig.send_times() if t > 1030.0]
+    assert ipv4[:2] == [ipv4[0], ipv4[0] + 2.5] and ipv4[0] < 1045.0  # IPv4 restarted at once
