@@ -80,11 +80,17 @@ def entry(interface: str, path: Optional[str], now: float, facts: Dict[str, Opti
                       last_query_heard_age=None if heard is None else round(max(0.0, now - heard), 1),
                       last_query_heard_from=document["last_query_heard_from"], groups=len(document["groups"]),
                       queries_sent=document["queries_sent"], updated=document["updated"])
+        mld = document.get("mld")
+        if mld is not None:
+            result["mld"] = {"role": mld["role"], "address": mld["address"], "querier": mld["querier"],
+                             "mld_version": mld["mld_version"], "groups": len(mld["groups"]),
+                             "queries_sent": mld["queries_sent"]}
     return result
 
 
 def line(item: Dict[str, Any]) -> str:
-    """``eth0: querier 10.0.0.9 (us), last query heard never, 3 groups, health ok``."""
+    """``eth0: querier 10.0.0.9 (us), last query heard never, 3 groups, health ok``; with MLD,
+    ``..., 3 groups, MLD querier fe80::9 (us), health ok``."""
     name = item["interface"]
     verdict = {"health": item["health"], "reasons": item["reasons"]}
     if "role" not in item:
@@ -95,8 +101,17 @@ def line(item: Dict[str, Any]) -> str:
         who = "non-querier, querier %s" % (item["querier"] or "unknown")
     age = item["last_query_heard_age"]
     heard = "never" if age is None else "%s s ago from %s" % (health.fmt(age), item["last_query_heard_from"])
-    return "%s: %s, last query heard %s, %d group%s, health %s" % (
-        name, who, heard, item["groups"], "" if item["groups"] == 1 else "s", health.summary(verdict))
+    mld = ""
+    if "mld" in item:  # --mld-version: the MLD querier as well, before the verdict
+        six = item["mld"]
+        if six["role"] == "querier":
+            mld = ", MLD querier %s (us)" % six["address"]
+        else:
+            mld = ", MLD non-querier, querier %s" % (six["querier"] or "unknown")
+        if six["address"] is None:
+            mld = ", MLD waiting for a link-local address"
+    return "%s: %s, last query heard %s, %d group%s%s, health %s" % (
+        name, who, heard, item["groups"], "" if item["groups"] == 1 else "s", mld, health.summary(verdict))
 
 
 class _Parser(argparse.ArgumentParser):

@@ -174,3 +174,35 @@ def test_every_log_line_names_the_interface(journal, monkeypatch, capsys):
     assert err.rstrip("\n").endswith("br%lan: LOST to 10.0.0.9")
     if journal:
         assert err.startswith("<4>br%lan: ")
+
+
+def test_the_mld_querier_is_named_beside_the_igmp_one(tmp_path, capsys):
+    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.family import MLD
+
+    def with_mld(interface, address, lower=None):
+        v6 = Querier(T._replace(mld_version=2), address, family=MLD)
+        v6.start(1000.0)
+        v6.record_sent(1002.0)
+        if lower:
+            v6.handle(lower, codec.Query(2, 10, "::", qrv=2, qqi=10), 1001.0)
+        document = state.build(querier(), interface=interface, address=ME, link="up", pid=os.getpid(),
+                               version="0.1.0", started=NOW - 100.0, malformed=0, now_mono=1002.0, now_wall=NOW,
+                               mld=state.Section(v6, address))
+        os.makedirs(os.path.join(str(tmp_path), interface))
+        state.write(state.state_path(os.path.join(str(tmp_path), interface), interface), document)
+
+    with_mld("eth0", "fe80::10")
+    with_mld("eth1", "fe80::10", lower="fe80::9")
+    with_mld("eth2", None)
+    code, out, _err = run(capsys, "--state-dir", str(tmp_path))
+    assert code == 0
+    assert out.splitlines() == [
+        "eth0: querier 10.0.0.10 (us), last query heard never, 1 group, MLD querier fe80::10 (us), health ok",
+        "eth1: querier 10.0.0.10 (us), last query heard never, 1 group, MLD non-querier, querier fe80::9, health ok",
+        "eth2: querier 10.0.0.10 (us), last query heard never, 1 group, MLD waiting for a link-local address, "
+        "health ok",
+    ]
+    code, out, _err = run(capsys, "--state-dir", str(tmp_path), "--json")
+    assert json.loads(out)["interfaces"]["eth1"]["mld"] == {"role": "non-querier", "address": "fe80::10",
+                                                        "querier": "fe80::9", "mld_version": 2, "groups": 0,
+                                                        "queries_sent": 1}
