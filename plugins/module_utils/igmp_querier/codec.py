@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 IGMP_PROTO = 2
 ALL_HOSTS = "224.0.0.1"
@@ -297,6 +297,39 @@ _unpack_ipv4 = _IPV4_HEADER.unpack_from
 _new = tuple.__new__
 
 
+def decode_records(data: bytes, length: int, label: str, size: int, text: Callable[[bytes], str],
+                   is_group: Callable[[int], bool]) -> Tuple[GroupRecord, ...]:
+    """The group records of an IGMPv3 or MLDv2 report (RFC 3376 s.4.2, RFC 3810 s.5.2): the
+    record count at octet 6, records from octet 8. ``size``: octets of an address (4, 16),
+    ``text`` turns one into text, ``is_group`` tells a multicast address by its first octet;
+    ``label`` ("v3", "v2") starts the reasons of :class:`MalformedPacket`."""
+    count = (data[6] << 8) | data[7]
+    records: List[GroupRecord] = []
+    offset = 8
+    for index in range(count):
+        if offset + 4 + size > length:
+            raise MalformedPacket("%s report claims %d records, record %d is truncated" % (label, count, index + 1))
+        rtype, auxwords, nsrc = _unpack_word(data, offset)
+        first = offset + 4 + size
+        aux_start = first + size * nsrc
+        end = aux_start + 4 * auxwords
+        if end > length:
+            raise MalformedPacket("%s record %d claims %d sources, overruns the message" % (label, index + 1, nsrc))
+        if rtype not in RECORD_TYPE_NAMES:
+            raise MalformedPacket("%s record %d has unknown type %d" % (label, index + 1, rtype))
+        if not is_group(data[offset + 4]):
+            raise MalformedPacket("%s record %d is for non-multicast group %s" % (label, index + 1,
+                                                                                 text(data[offset + 4:first])))
+        records.append(_new(GroupRecord, (
+            rtype,
+            text(data[offset + 4:first]),
+            tuple([text(data[i:i + size]) for i in range(first, aux_start, size)]) if nsrc else (),
+            bytes(data[aux_start:end]) if auxwords else b"",
+        )))
+        offset = end
+    return tuple(records)
+
+
 def _decode_igmp(data: bytes) -> Message:
     length = len(data)
     if length < 8:
@@ -317,30 +350,7 @@ def _decode_igmp(data: bytes) -> Message:
             return _new(Leave, (group,))
         return _new(Report, (1, group))
     if igmp_type == TYPE_V3_REPORT:
-        count = (data[6] << 8) | data[7]
-        records: List[GroupRecord] = []
-        offset = 8
-        for index in range(count):
-            if offset + 8 > length:
-                raise MalformedPacket("v3 report claims %d records, record %d is truncated" % (count, index + 1))
-            rtype, auxwords, nsrc = _unpack_word(data, offset)
-            first = offset + 8
-            aux_start = first + 4 * nsrc
-            end = aux_start + 4 * auxwords
-            if end > length:
-                raise MalformedPacket("v3 record %d claims %d sources, overruns the message" % (index + 1, nsrc))
-            if rtype not in RECORD_TYPE_NAMES:
-                raise MalformedPacket("v3 record %d has unknown type %d" % (index + 1, rtype))
-            if not 224 <= data[offset + 4] <= 239:
-                raise MalformedPacket("v3 record %d is for non-multicast group %s" % (index + 1, _ntoa(data[offset + 4:first])))
-            records.append(_new(GroupRecord, (
-                rtype,
-                _ntoa(data[offset + 4:first]),
-                tuple([_ntoa(data[i:i + 4]) for i in range(first, aux_start, 4)]) if nsrc else (),
-                bytes(data[aux_start:end]) if auxwords else b"",
-            )))
-            offset = end
-        return _new(V3Report, (tuple(records),))
+        return _new(V3Report, (decode_records(data, length, "v3", 4, _ntoa, lambda first: 224 <= first <= 239),))
     if igmp_type == TYPE_QUERY:
         code = data[1]
         group = _ntoa(data[4:8])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 from . import codec
 from .codec import (
@@ -227,37 +227,17 @@ def _scan_hop_by_hop(options: bytes) -> Tuple[bool, bool]:
     return alert, well_formed
 
 
+def _text6(raw: bytes) -> str:
+    return _ntop(_AF6, raw)
+
+
 def _decode_mld(data: bytes, length: int) -> codec.Message:
     """The ICMPv6 message ``data`` (checksum already verified) as a codec message."""
     icmp_type = data[0]
     if icmp_type == TYPE_MLDV2_REPORT:
         if length < 8:
             raise MalformedPacket("truncated: %d octets, an MLDv2 report needs 8" % length)
-        count = (data[6] << 8) | data[7]
-        records: List[GroupRecord] = []
-        offset = 8
-        for index in range(count):
-            if offset + 20 > length:
-                raise MalformedPacket("v2 report claims %d records, record %d is truncated" % (count, index + 1))
-            rtype, auxwords, nsrc = _unpack_word(data, offset)
-            first = offset + 20
-            aux_start = first + 16 * nsrc
-            end = aux_start + 4 * auxwords
-            if end > length:
-                raise MalformedPacket("v2 record %d claims %d sources, overruns the message" % (index + 1, nsrc))
-            if rtype not in RECORD_TYPE_NAMES:
-                raise MalformedPacket("v2 record %d has unknown type %d" % (index + 1, rtype))
-            if data[offset + 4] != 0xFF:
-                raise MalformedPacket("v2 record %d is for non-multicast address %s"
-                                      % (index + 1, _ntop(_AF6, data[offset + 4:first])))
-            records.append(_new(GroupRecord, (
-                rtype,
-                _ntop(_AF6, data[offset + 4:first]),
-                tuple([_ntop(_AF6, data[i:i + 16]) for i in range(first, aux_start, 16)]) if nsrc else (),
-                bytes(data[aux_start:end]) if auxwords else b"",
-            )))
-            offset = end
-        return _new(V3Report, (tuple(records),))
+        return _new(V3Report, (codec.decode_records(data, length, "v2", 16, _text6, lambda first: first == 0xFF),))
     if icmp_type == TYPE_MLD_QUERY:
         if length < 24 or 24 < length < 28:
             # RFC 3810 s.8.1: 24 octets is MLDv1, 28 or more MLDv2, anything else is ignored

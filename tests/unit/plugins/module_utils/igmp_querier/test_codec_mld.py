@@ -547,7 +547,7 @@ MALFORMED = [
     ("v2 record type 0", icmp(v2_head(2) + v2_record(4, G1, 0) + v2_record(0, G2, 0)), "v2 record 2 has unknown type 0"),
     ("v2 record type 7", icmp(v2_head(1) + v2_record(7, G1, 0)), "v2 record 1 has unknown type 7"),
     ("v2 record for a unicast address", icmp(v2_head(1) + v2_record(4, "fe80::1", 0)),
-     "v2 record 1 is for non-multicast address fe80::1"),
+     "v2 record 1 is for non-multicast group fe80::1"),
 ]
 
 
