@@ -601,4 +601,4 @@ def test_every_key_of_a_heard_entry_is_documented():
     (heard,) = obs.queriers(now=2.0)
     assert set(heard) == set(documented["heard"]["contains"])
     sample = documented["listen"]["sample"]
-    assert set(obs.counters()) | {"seconds", "elected", "error"} == set(sample)
+    assert set(obs.counters()) | {"seconds", "elected", "error", "mld"} == set(sample)
