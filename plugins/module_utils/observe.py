@@ -16,14 +16,9 @@ import select
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif, sockets
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec_mld, netif, sockets
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.codec import (
     Leave, Malformed, Packet, Query, Report, V3Report, decode_ipv4, ip_key)
-
-try:
-    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec_mld
-except ImportError:  # a collection built without the MLD codec: listen captures IGMP alone
-    codec_mld = None
 
 #: Datagrams read from one ready socket before the clock is looked at again. Under a flood a
 #: socket never runs dry, so a loop that drains it before checking its deadline never ends.
@@ -80,8 +75,6 @@ class Observer:
     """
 
     def __init__(self, max_sources: int = MAX_SOURCES, family: str = IPV4) -> None:
-        if family == IPV6 and codec_mld is None:
-            raise ValueError("the MLD codec (codec_mld) is not installed")
         self.family = family
         self._protocol, self._unspecified, self._qrv_version = FAMILIES[family]
         self._decode = decode_ipv4 if family == IPV4 else codec_mld.decode_ipv6
@@ -290,9 +283,6 @@ def listen_on(names, seconds, mld=True):
 
 def _open_mld(name, index, socks, observers, errors):
     """Add the MLD receiver of ``name``; a failure is an error of its MLD side alone."""
-    if codec_mld is None or not hasattr(sockets, "open_receiver6"):
-        errors[(name, IPV6)] = "this collection has no MLD codec: MLD not captured"
-        return
     try:
         sock = sockets.open_receiver6(name, index)
     except OSError as exc:  # IPv6 disabled on the interface, for one
