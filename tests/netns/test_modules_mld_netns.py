@@ -1,0 +1,117 @@
+"""igmp_probe and igmp_status over IPv6: network namespaces on a snooping Linux bridge.
+
+- igmp_probe delivers an IPv6 group (site scope ff05::, and link scope ff02:: on the named
+  interface) from one host to another across the veths and the bridge, whose MLD snooping
+  records the receiver's join (``bridge mdb show``);
+- igmp_status ``listen`` hears MLD queries beside IGMP ones: MLD queries built by codec_mld
+  and sent as raw IPv6 frames from a peer, listed per source lowest address first by number
+  (fe80::9 < fe80::10 < fe80::100), with their family and version.
+
+The modules run as processes in the hosts' namespaces, as Ansible runs them.
+"""
+
+import socket
+import time
+
+import pytest
+
+from tests.netns import lab as netlab
+from tests.netns.test_modules_netns import finish, run_module
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, codec_mld, netif
+
+pytestmark = pytest.mark.root
+
+A, B, C = "10.0.0.9", "10.0.0.10", "10.0.0.20"
+PORT = 59559
+ETH_P_IPV6 = 0x86DD
+
+
+def link_local(host, timeout=10.0):
+    """The host's usable IPv6 link-local address, once DAD is done."""
+    def usable():
+        text = host.exec("cat", "/proc/net/if_inet6", check=False).stdout
+        return netif.parse_if_inet6(text, host.ifname)[0]
+    return netlab.wait_until(usable, timeout, "%s has a usable link-local address" % host.name)
+
+
+def ipv6_hosts(lab, *specs):
+    hosts = [lab.add_host(name, address) for name, address in specs]
+    for host in hosts:
+        host.sysctl("net.ipv6.conf.%s.disable_ipv6" % host.ifname, 0)
+    return hosts, [link_local(host) for host in hosts]
+
+
+def multicast_mac6(group):
+    return b"\x33\x33" + socket.inet_pton(socket.AF_INET6, group)[12:]
+
+
+def send_ipv6(host, packet, dst):
+    """A raw IPv6 packet out of ``host``'s interface to the multicast MAC of ``dst``."""
+    with netlab.netns(host.ns):
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
+        try:
+            sock.sendto(packet, (host.ifname, ETH_P_IPV6, 0, 0, multicast_mac6(dst)))
+        finally:
+            sock.close()
+
+
+def joined6(host, group):
+    """The group shows in the namespace's /proc/net/igmp6 (the receiver has joined)."""
+    wanted = socket.inet_pton(socket.AF_INET6, group).hex()
+    return any(line.split()[2] == wanted for line in host.exec("cat", "/proc/net/igmp6").stdout.splitlines()
+               if len(line.split()) > 2)
+
+
+@pytest.mark.parametrize("group", ["ff05::4242", "ff02::4242"])
+def test_probe_delivers_an_ipv6_group_across_the_bridge(lab, group):
+    (h1, h2), (ll1, _ll2) = ipv6_hosts(lab, ("h1", A), ("h2", B))
+    receiver = run_module(h2, "igmp_probe", dict(mode="receive", group=group, port=PORT, interface="eth0",
+                                                 count=40, duration=30, probe_id="v6"), background=True)
+    netlab.wait_until(lambda: joined6(h2, group), 15, "the receiver joins %s" % group, interval=0.05)
+    netlab.wait_until(lambda: lab.mdb_ports(group) == ["p2"], 10, "the bridge snoops the MLD report")
+    sent = run_module(h1, "igmp_probe", dict(mode="send", group=group, port=PORT, interface="eth0", count=40,
+                                             interval=0.01, ttl=1, probe_id="v6"))
+    assert sent.get("failed") is not True, sent
+    assert sent["sent"] == 40 and sent["errors"] == 0
+    assert "hop limit 1" in sent["msg"]
+    got = finish(receiver)
+    assert got.get("failed") is not True, got
+    assert (got["received"], got["expected"], got["lost"], got["loss_percent"]) == (40, 40, 0, 0.0)
+    assert got["sources"] == [ll1]  # the sender's link-local address, without a %scope
+    assert got["stopped"] == "count"
+    assert got["msg"].startswith("received 40/40 probes of [%s]:%d on eth0 (0.0%% lost) from %s" % (group, PORT, ll1))
+
+
+def test_listen_hears_mld_queries_beside_igmp_ones(lab):
+    (h1, h2), _ = ipv6_hosts(lab, ("h1", A), ("h2", B))
+    listen = run_module(h2, "igmp_status", dict(state_dir=lab.workdir, interface="eth0", listen=5.0), background=True)
+    time.sleep(1.5)  # the module starts and opens its sockets
+    v2 = codec_mld.encode_query_mld(2, 10000, 2, 125)
+    v1 = codec_mld.encode_query_mld(1, 5000, 2, 125)
+    for _round in range(4):
+        send_ipv6(h1, codec_mld.encode_ipv6("fe80::100", codec_mld.ALL_NODES, v2), codec_mld.ALL_NODES)
+        send_ipv6(h1, codec_mld.encode_ipv6("fe80::9", codec_mld.ALL_NODES, v2), codec_mld.ALL_NODES)
+        send_ipv6(h1, codec_mld.encode_ipv6("fe80::10", codec_mld.ALL_NODES, v1), codec_mld.ALL_NODES)
+        h1.send_igmp(codec.encode_query_v2(100), "224.0.0.1")
+        time.sleep(0.5)
+    # an MLD report is counted, never listed as a querier
+    send_ipv6(h1, codec_mld.encode_ipv6("fe80::20", "ff05::1:3", codec_mld.encode_report_mld1("ff05::1:3")),
+              "ff05::1:3")
+    result = finish(listen)
+    assert result.get("failed") is not True, result
+    entry = result["interfaces"]["eth0"]
+    heard = entry["heard"]
+    assert [(q["family"], q["source"]) for q in heard] == [
+        ("ipv4", A), ("ipv6", "fe80::9"), ("ipv6", "fe80::10"), ("ipv6", "fe80::100")], heard
+    igmp, nine, ten, hundred = heard
+    assert igmp["version"] == 2 and igmp["count"] == 4
+    assert (nine["version"], nine["count"], nine["max_response"], nine["qrv"], nine["qqi"]) == (2, 4, 10.0, 2, 125)
+    assert (ten["version"], ten["max_response"], ten["qrv"]) == (1, 5.0, 0)
+    assert nine["interval"] == pytest.approx(0.5, abs=0.2)
+    assert nine["router_alert"] is True and nine["ttl"] == 1 and nine["own"] is False
+    assert entry["listen"]["elected"] == A and entry["listen"]["error"] is None
+    mld = entry["listen"]["mld"]
+    assert mld["elected"] == "fe80::9" and mld["error"] is None
+    # 12 queries; the reports are ours and any the hosts' kernels send (joins of solicited-node groups)
+    assert mld["reports"] >= 1 and mld["packets"] == 12 + mld["reports"] and mld["malformed"] == 0
+    assert "; heard 10.0.0.9 IGMPv2 x4" in entry["msg"] and "fe80::9 MLDv2 x4" in entry["msg"]
