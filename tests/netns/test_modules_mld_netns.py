@@ -3,6 +3,10 @@
 - igmp_probe delivers an IPv6 group (site scope ff05::, and link scope ff02:: on the named
   interface) from one host to another across the veths and the bridge, whose MLD snooping
   records the receiver's join (``bridge mdb show``);
+- the probe playbook with ``probe_ipv6``: while MLD queries keep the bridge's memberships, the
+  member gets every probe of ff02::4242 for longer than the membership interval, and a receiver
+  whose MLD reports never reach the bridge gets none (the bridge, having seen a querier, forwards
+  the group to members only);
 - igmp_status ``listen`` hears MLD queries beside IGMP ones: MLD queries built by codec_mld
   and sent as raw IPv6 frames from a peer, listed per source lowest address first by number
   (fe80::9 < fe80::10 < fe80::100), with their family and version.
@@ -11,12 +15,13 @@ The modules run as processes in the hosts' namespaces, as Ansible runs them.
 """
 
 import socket
+import threading
 import time
 
 import pytest
 
 from tests.netns import lab as netlab
-from tests.netns.test_modules_netns import finish, run_module
+from tests.netns.test_modules_netns import MI, Ansible, finish, run_module
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, codec_mld, netif
 
 pytestmark = pytest.mark.root
@@ -115,3 +120,55 @@ def test_listen_hears_mld_queries_beside_igmp_ones(lab):
     # 12 queries; the reports are ours and any the hosts' kernels send (joins of solicited-node groups)
     assert mld["reports"] >= 1 and mld["packets"] == 12 + mld["reports"] and mld["malformed"] == 0
     assert "; heard 10.0.0.9 IGMPv2 x4" in entry["msg"] and "fe80::9 MLDv2 x4" in entry["msg"]
+
+
+class MldQuerier:
+    """MLDv2 General Queries from ``host``'s link-local address every ``interval`` seconds (a
+    stand-in querier, codec_mld's bytes on a raw frame), until :meth:`stop`."""
+
+    def __init__(self, host, source, interval=1.0, max_resp_ms=500):
+        self.packet = codec_mld.encode_ipv6(source, codec_mld.ALL_NODES,
+                                            codec_mld.encode_query_mld(2, max_resp_ms, 2, interval))
+        self.host, self.interval = host, interval
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            send_ipv6(self.host, self.packet, codec_mld.ALL_NODES)
+            self.sent += 1
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+
+
+def test_probe_playbook_ipv6_member_gets_everything_and_unjoined_receiver_gets_nothing(lab, tmp_path):
+    (h1, h2, h3), (ll1, _ll2, _ll3) = ipv6_hosts(lab, ("h1", A), ("h2", B), ("h3", C))
+    # h3's MLD reports never reach the bridge
+    h3.exec("nft", "add table ip6 probe_test")
+    h3.exec("nft", "add chain ip6 probe_test out { type filter hook output priority 0 ; }")
+    h3.exec("nft", "add rule ip6 probe_test out icmpv6 type { mld-listener-report, mld2-listener-report } drop")
+    querier = MldQuerier(h1, ll1)
+    try:
+        netlab.wait_until(lambda: lab.router_ports() == ["p1"], 5, "the bridge sees the MLD querier")
+        ansible = Ansible(tmp_path, [h1, h2, h3])
+        count, interval = 60, 0.1  # 6 s of probes: longer than the bridge's membership interval
+        assert count * interval > MI
+        rc, output = ansible.playbook("probe.yml", {
+            "probe_receivers": "h2:h3", "probe_sender": "h1", "probe_ipv6": True, "probe_port": PORT,
+            "probe_count": count, "probe_interval": interval, "probe_settle": 1, "probe_duration": 12,
+            "probe_id": "netns-v6"})
+    finally:
+        querier.stop()
+    assert rc == 2, output  # the loss at h3 fails the run, after the table
+    table = [line.strip().strip("\",").rstrip() for line in output.splitlines()]
+    assert "receiver                 received/expected   loss %  sources" in table, output
+    assert "h2                                   60/60      0.0  %s" % ll1 in table, output
+    assert "h3                                    0/60    100.0  -" in table, output
+    assert "h2: received 60/60 probes of [ff02::4242]:%d on eth0 (0.0%% lost) from %s" % (PORT, ll1) in output, output
+    assert "sent 60 of 60 probes to [ff02::4242]:%d on eth0 (id netns-v6" % PORT in output, output
+    assert querier.sent >= 6
