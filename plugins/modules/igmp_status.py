@@ -499,10 +499,9 @@ OWN_KEYS = ("interface", "exists", "installed", "active", "enabled", "unit", "st
 REPORT_KEYS = OWN_KEYS + COPIED + tuple(DERIVED.values()) + COMPUTED
 
 
-# The MLD side's report (``mld``) follows the state's "mld" object as the top level follows the
-# document: the same keys, minus those of the daemon as a whole (its link, pid, times, version).
-DAEMON_WIDE = ("link", "pid")
-MLD_COPIED = tuple("mld_version" if key == "igmp_version" else key for key in COPIED if key not in DAEMON_WIDE)
+# The MLD side's report (``mld``) follows the state's "mld" object (state.MLD_FIELDS, the
+# counters) as the top level follows the document, with the same derived keys.
+MLD_COPIED = tuple(key for key in list(state.MLD_FIELDS) + list(state.COUNTERS) if key not in DERIVED)
 MLD_DERIVED = ("last_query_sent_age", "last_query_heard_age", "groups")
 MLD_REPORT_KEYS = MLD_COPIED + MLD_DERIVED + ("is_querier",)
 #: health.py's rules that judge one family's querier; the others judge the daemon, once.

@@ -7,10 +7,12 @@ the "mld" object of the schema-2 shape beside it. The wall clock is a fixed numb
 
 import functools
 import os
+import time
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, election, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, codec_mld, config, election, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.family import MLD
 from ansible_collections.multicast.igmp.plugins.modules import igmp_status
 from tests.helpers import run_module as run_main
 
@@ -52,7 +54,7 @@ def mld_object(now=NOW, **changes):
 def schema2(now=NOW, **changes):
     document = igmp_document(now)
     document.update(schema=2, mld=mld_object(now, **changes))
-    return document
+    return state.validate(document)
 
 
 def report(document, **kwargs):
@@ -84,8 +86,10 @@ def test_mld_keys_follow_the_igmp_report_and_are_documented():
     import yaml
     mld = report(schema2())["mld"]
     assert set(mld) == set(igmp_status.MLD_REPORT_KEYS)
-    # every IGMP key that describes one querier has its MLD twin; the daemon-wide ones do not
-    assert set(igmp_status.COPIED) - set(igmp_status.DAEMON_WIDE) - {"igmp_version"} <= set(mld)
+    # every key of the schema's mld object is copied or derived; the daemon-wide ones are not repeated
+    schema = set(state.MLD_FIELDS) | set(state.COUNTERS)
+    ages = {"last_query_sent": "last_query_sent_age", "last_query_heard": "last_query_heard_age"}
+    assert set(igmp_status.MLD_COPIED) | set(igmp_status.MLD_DERIVED) == {ages.get(key, key) for key in schema}
     assert "pid" not in mld and "link" not in mld and "igmp_version" not in mld
     documented = yaml.safe_load(igmp_status.RETURN)["interfaces"]["contains"]
     assert set(documented["mld"]["sample"]) == set(mld)
@@ -175,3 +179,60 @@ def test_queriers_refuse_other_addresses(tmp_path, capsys, address):
     assert out["msg"] == ("queriers must list IPv4 addresses or IPv6 link-local addresses (fe80::/10), got %r"
                           % address)
 
+
+
+# --- state files the daemon's code writes, read by main() -------------------------------------
+def write_file(directory, mld_sent_ago=2.0, schema1=False):
+    """A state file from real Queriers (IPv4 at A, MLDv2 at fe80::9 with one member), written now."""
+    wall = time.time()
+    timers = config.Timers(query_interval=10.0, max_response_time=1.0, mld_version=2)
+    v4 = election.Querier(timers, A)
+    v4.start(MONO - 2.0)
+    v4.record_sent(MONO - 2.0)
+    side = None
+    if not schema1:
+        v6 = election.Querier(timers, L9, family=MLD)
+        v6.start(MONO - mld_sent_ago)
+        v6.record_sent(MONO - mld_sent_ago)
+        report6 = codec_mld.encode_ipv6("fe80::20", "ff05::1:3", codec_mld.encode_report_mld1("ff05::1:3"))
+        v6.handle_packet(codec_mld.decode_ipv6(report6), MONO - 1.0)
+        side = state.Side(v6, L9)
+    document = state.build(v4, interface="eth0", address=A, link="up", pid=os.getpid(), version="0.2.0",
+                           started=wall - 300.0, malformed=0, now_mono=MONO, now_wall=wall, mld=side)
+    if schema1:  # as a daemon before MLD wrote it
+        document["schema"] = 1
+        for key in state.COUNTERS:
+            del document[key]
+    path = state.state_path(str(directory), "eth0")
+    state.write(path, document)
+    return path
+
+
+def test_main_reports_the_mld_side_of_a_daemons_schema2_file(tmp_path, capsys):
+    write_file(tmp_path)
+    rc, out = run_module(capsys, state_dir=str(tmp_path), queriers=[A, L9], fail_on="warning")
+    assert rc == 0, out["msg"]
+    entry = out["interfaces"]["eth0"]
+    mld = entry["mld"]
+    assert (mld["address"], mld["role"], mld["querier"], mld["is_querier"], mld["mld_version"]) == (
+        L9, "querier", L9, True, 2)
+    assert [(g["group"], g["last_reporter"], g["version"]) for g in mld["groups"]] == [("ff05::1:3", "fe80::20", 1)]
+    assert mld["last_query_sent_age"] == pytest.approx(2.0, abs=1.0)
+    assert out["msg"].startswith("eth0: IGMP querier 10.0.0.9 (us), 1 sent, 0 groups; MLD querier fe80::9 (us), 1 sent, 1 group")
+    assert entry["health"] == "ok" and out["health"] == "ok"
+
+
+def test_main_reads_a_schema1_file_of_a_daemon_before_mld(tmp_path, capsys):
+    write_file(tmp_path, schema1=True)
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    assert rc == 0 and out["interfaces"]["eth0"]["state_error"] is None
+    assert out["interfaces"]["eth0"]["mld"] is None
+    assert out["msg"] == "eth0: querier 10.0.0.9 (us), 1 sent, 0 groups"
+
+
+def test_fail_on_critical_fails_the_host_for_a_silent_mld_querier(tmp_path, capsys):
+    write_file(tmp_path, mld_sent_ago=100.0)
+    rc, out = run_module(capsys, state_dir=str(tmp_path), fail_on="critical")
+    assert rc == 1 and out["failed"] is True and out["health"] == "critical"
+    assert [r["code"] for r in out["interfaces"]["eth0"]["health_reasons"]] == ["mld_no_querier"]
+    assert out["msg"].startswith("eth0: health critical: MLD: no query sent for 100 s (timeout ")
