@@ -182,7 +182,7 @@ def with_mld(doc, address, querier, role=None):
         "recent_role_changes": [], "versions_heard": {}, "groups": [],
         "timers": dict(doc["timers"]), "effective": dict(doc["effective"]),
     }
-    return doc
+    return state.validate(doc)
 
 
 L9, L10, L100 = "fe80::9", "fe80::10", "fe80::100"
@@ -243,3 +243,21 @@ def test_hostile_mld_entries_never_raise(hostile):
     res["interfaces"]["eth0"].update(hostile)
     verdict = querier_fleet(querier_rows(res, "q9", FACTS), ["q9"])
     assert isinstance(verdict["lines"], list)
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(os.path.dirname(sys.executable), "ansible-playbook")),
+                    reason="ansible-playbook is not installed next to this Python")
+def test_status_playbook_names_the_mld_querier_of_the_lan(tmp_path):
+    good = _playbook(tmp_path / "good", {
+        "q9": with_mld(document("127.0.0.9", interface="lo"), L9, L9),
+        "q10": with_mld(document("127.0.0.10", lower="127.0.0.9", interface="lo"), L10, L9)})
+    assert good.returncode == 0, good.stdout[-3000:]
+    assert "LAN 127.0.0.0/8: querier 127.0.0.9 (q9 lo)" in good.stdout
+    assert "LAN 127.0.0.0/8 MLD: querier fe80::9 (q9 lo)" in good.stdout
+    assert "q9: lo: IGMP querier 127.0.0.9 (us), 1 sent, 0 groups; MLD querier fe80::9 (us), 3 sent, 0 groups" in good.stdout
+    bad = _playbook(tmp_path / "bad", {
+        "q9": with_mld(document("127.0.0.9", interface="lo"), L100, L100),
+        "q10": with_mld(document("127.0.0.10", lower="127.0.0.9", interface="lo"), L10, L10)})
+    assert bad.returncode == 2, bad.stdout[-3000:]
+    table = bad.stdout.index("LAN 127.0.0.0/8 MLD: 2 QUERIERS: fe80::10 (q10 lo), fe80::100 (q9 lo)")
+    assert "Fail unless every LAN has one querier" in bad.stdout[table:]
