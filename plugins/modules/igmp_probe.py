@@ -47,10 +47,10 @@ options:
       - The multicast group, IPv4 (224.0.0.0/4) or IPv6 (ff00::/8).
       - Use a group outside 224.0.0.0/24, such as V(239.1.2.3); switches flood the link-local
         range 224.0.0.0/24 to every port, so probes there cannot show snooping problems.
-      - An IPv6 group of link scope (V(ff02::/16), such as V(ff02::4242)) needs O(interface) (or
-        O(source)) with O(mode=send): it is sent on that link only. MLD snooping switches snoop
+      - "An IPv6 group of link scope (V(ff02::/16), such as V(ff02::4242)) needs O(interface) (or
+        O(source)) with O(mode=send), the link it is sent on. MLD snooping switches snoop
         link-scope groups too, except the all-nodes group V(ff02::1), which they flood.
-        Interface-local groups (V(ff01::/16)) never leave the host and are refused.
+        Interface-local groups (V(ff01::/16)) never leave the host and are refused."
     type: str
     required: true
   port:
@@ -91,7 +91,7 @@ options:
   source:
     description:
       - An IPv4 address of this host, instead of O(interface); for an IPv6 group, a global IPv6
-        address of this host (a link-local one stands for its interface: set O(interface) instead).
+        address of this host (a link-local one stands for its interface, so set O(interface) instead).
       - With O(mode=send), the probes leave from this address and its interface.
       - With O(mode=receive), the group is joined on the interface that has this address.
     type: str

@@ -57,7 +57,7 @@ options:
         the C(heard) list of each RV(interfaces) entry (IGMP queriers first, then MLD ones, each
         with its C(family)). V(0) does not capture.
       - The host's own MLD queries are not captured (only IGMP is seen leaving); the MLD side's
-        own queries show in RV(interfaces.mld.queries_sent).
+        own queries show in C(queries_sent) of RV(interfaces.mld).
       - Capturing needs CAP_NET_RAW (root, for example C(become=true) or C(ansible -b)); without
         it the module fails with a message that says so, and still returns the status.
       - Without O(interface) and with no instance on the host, captures on every interface

@@ -88,7 +88,7 @@ def test_probe_delivers_an_ipv6_group_across_the_bridge(lab, group):
 
 
 def test_listen_hears_mld_queries_beside_igmp_ones(lab):
-    (h1, h2), _ = ipv6_hosts(lab, ("h1", A), ("h2", B))
+    (h1, h2), _addresses = ipv6_hosts(lab, ("h1", A), ("h2", B))
     listen = run_module(h2, "igmp_status", dict(state_dir=lab.workdir, interface="eth0", listen=5.0), background=True)
     time.sleep(1.5)  # the module starts and opens its sockets
     v2 = codec_mld.encode_query_mld(2, 10000, 2, 125)

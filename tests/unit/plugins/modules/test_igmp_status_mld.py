@@ -180,7 +180,6 @@ def test_queriers_refuse_other_addresses(tmp_path, capsys, address):
                           % address)
 
 
-
 # --- state files the daemon's code writes, read by main() -------------------------------------
 def write_file(directory, mld_sent_ago=2.0, schema1=False):
     """A state file from real Queriers (IPv4 at A, MLDv2 at fe80::9 with one member), written now."""
