@@ -126,10 +126,11 @@ def check_raw() -> None:
 
 
 def open_netlink() -> socket.socket:
-    """An rtnetlink socket subscribed to link and IPv4 address changes."""
+    """An rtnetlink socket subscribed to link, IPv4 and IPv6 address changes (an IPv6 address is
+    announced again when duplicate address detection ends)."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
     try:
-        sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR))
+        sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
         sock.setblocking(False)
     except BaseException:
         sock.close()

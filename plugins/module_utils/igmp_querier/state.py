@@ -87,7 +87,7 @@ def state_path(state_dir: str, interface: str) -> str:
     return os.path.join(state_dir, interface + ".json")
 
 
-class Side(NamedTuple):
+class Section(NamedTuple):
     """What the state file reports of one address family's querier beyond the :class:`Querier`."""
 
     querier: Any  # election.Querier
@@ -100,10 +100,10 @@ class Side(NamedTuple):
 def build(querier, *, interface: str, address: Optional[str], link: str, pid: int, version: str,
           started: float, malformed: int, now_mono: float, now_wall: float,
           send_errors: int = 0, versions_heard: Optional[Dict[int, float]] = None,
-          mld: Optional[Side] = None) -> Dict[str, Any]:
+          mld: Optional[Section] = None) -> Dict[str, Any]:
     """Snapshot the IPv4 :class:`election.Querier` (and the MLD one, ``mld``) as a state document
     (wall-clock times)."""
-    document = section(Side(querier, address, malformed, send_errors, versions_heard), "igmp_version",
+    document = section(Section(querier, address, malformed, send_errors, versions_heard), "igmp_version",
                        now_mono, now_wall)
     document.update({
         "schema": SCHEMA_VERSION,
@@ -119,7 +119,7 @@ def build(querier, *, interface: str, address: Optional[str], link: str, pid: in
     return document
 
 
-def section(side: Side, version_key: str, now_mono: float, now_wall: float) -> Dict[str, Any]:
+def section(side: Section, version_key: str, now_mono: float, now_wall: float) -> Dict[str, Any]:
     """The keys of one family's querier (:data:`SECTION_FIELDS`, the counters, the version)."""
 
     def wall(mono: Optional[float]) -> Optional[float]:

@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec_mld, state
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.family import MLD
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.state import Side, StateError
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.state import Section, StateError
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 
 T = Timers(query_interval=10.0, max_response_time=1.0, mld_version=2)
@@ -23,7 +23,7 @@ def document(mld=True):
     v6.handle_packet(codec_mld.decode_ipv6(frame), 1.0)
     v6.handle_packet(codec_mld.decode_ipv6(codec_mld.encode_ipv6(
         "fe80::1", "ff02::1", codec_mld.encode_query_mld(1, 1000, 2, 10.0))), 2.0)
-    side = Side(v6, "fe80::5", malformed=3, send_errors=1, versions_heard={1: 2.0}) if mld else None
+    side = Section(v6, "fe80::5", malformed=3, send_errors=1, versions_heard={1: 2.0}) if mld else None
     return state.build(v4, interface="eth0", address="192.168.1.5", link="up", pid=1, version="0.2.0", started=NOW,
                        malformed=0, now_mono=5.0, now_wall=NOW, mld=side)
 
