@@ -34,8 +34,8 @@ ETH_P_IPV6 = 0x86DD
 def link_local(host, timeout=10.0):
     """The host's usable IPv6 link-local address, once DAD is done."""
     def usable():
-        text = host.exec("cat", "/proc/net/if_inet6", check=False).stdout
-        return netif.parse_if_inet6(text, host.ifname)[0]
+        with netlab.netns(host.ns):  # the rtnetlink socket is made in the host's namespace
+            return netif.ipv6_link_local(host.ifname)[0]
     return netlab.wait_until(usable, timeout, "%s has a usable link-local address" % host.name)
 
 
