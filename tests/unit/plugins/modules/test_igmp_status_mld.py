@@ -195,7 +195,7 @@ def write_file(directory, mld_sent_ago=2.0, schema1=False):
         v6.record_sent(MONO - mld_sent_ago)
         report6 = codec_mld.encode_ipv6("fe80::20", "ff05::1:3", codec_mld.encode_report_mld1("ff05::1:3"))
         v6.handle_packet(codec_mld.decode_ipv6(report6), MONO - 1.0)
-        side = state.Side(v6, L9)
+        side = state.Section(v6, L9)
     document = state.build(v4, interface="eth0", address=A, link="up", pid=os.getpid(), version="0.2.0",
                            started=wall - 300.0, malformed=0, now_mono=MONO, now_wall=wall, mld=side)
     if schema1:  # as a daemon before MLD wrote it
