@@ -7,6 +7,9 @@
   member gets every probe of ff02::4242 for longer than the membership interval, and a receiver
   whose MLD reports never reach the bridge gets none (the bridge, having seen a querier, forwards
   the group to members only);
+- igmp_status from both sides of two real daemons with ``--mld-version 2`` names the elected MLD
+  querier (the numerically lowest link-local address) beside the IGMP one, and ``listen`` on the
+  non-querier hears the MLD querier's queries;
 - igmp_status ``listen`` hears MLD queries beside IGMP ones: MLD queries built by codec_mld
   and sent as raw IPv6 frames from a peer, listed per source lowest address first by number
   (fe80::9 < fe80::10 < fe80::100), with their family and version.
@@ -172,3 +175,36 @@ def test_probe_playbook_ipv6_member_gets_everything_and_unjoined_receiver_gets_n
     assert "h2: received 60/60 probes of [ff02::4242]:%d on eth0 (0.0%% lost) from %s" % (PORT, ll1) in output, output
     assert "sent 60 of 60 probes to [ff02::4242]:%d on eth0 (id netns-v6" % PORT in output, output
     assert querier.sent >= 6
+
+
+def test_status_of_two_mld_daemons_names_the_mld_querier_and_listen_hears_it(lab, tmp_path):
+    (h1, h2), (ll1, ll2) = ipv6_hosts(lab, ("h1", A), ("h2", B))
+    winner, loser = sorted((ll1, ll2), key=codec_mld.ip6_key)
+    daemons = {h.name: h.daemon(*netlab.FAST, "--mld-version", "2") for h in (h1, h2)}
+    for name, address, igmp_role in (("h1", ll1, "querier"), ("h2", ll2, "non-querier")):  # IGMP: 10.0.0.9 wins
+        role = "querier" if address == winner else "non-querier"
+        daemons[name].wait_state(lambda s, role=role, igmp_role=igmp_role: s["role"] == igmp_role
+                                 and (s.get("mld") or {}).get("role") == role and s["mld"]["querier"] == winner,
+                                 15, "%s MLD %s of %s" % (name, role, winner))
+    ansible = Ansible(tmp_path, [h1, h2], {"h1": {"igmp_state_dir": daemons["h1"].state_dir},
+                                           "h2": {"igmp_state_dir": daemons["h2"].state_dir}})
+    results = ansible.ad_hoc("all", "multicast.igmp.igmp_status", "state_dir={{ igmp_state_dir }} listen=3.5")
+    by_address = {ll1: "h1", ll2: "h2"}
+    ours, theirs = results[by_address[winner]], results[by_address[loser]]
+    mine = ours["interfaces"]["eth0"]["mld"]
+    assert (mine["address"], mine["role"], mine["querier"], mine["is_querier"], mine["mld_version"]) == (
+        winner, "querier", winner, True, 2)
+    other = theirs["interfaces"]["eth0"]["mld"]
+    assert (other["address"], other["role"], other["querier"]) == (loser, "non-querier", winner)
+    assert "; MLD querier %s (us), " % winner in ours["msg"]
+    assert "; MLD non-querier, querier is %s (heard " % winner in theirs["msg"]
+    assert ours["msg"].startswith("eth0: IGMP ") and theirs["msg"].startswith("eth0: IGMP ")
+    # the non-querier hears the MLD querier on the wire, beside the IGMP querier
+    heard = theirs["interfaces"]["eth0"]["heard"]
+    six = [q for q in heard if q["family"] == "ipv6"]
+    assert [q["source"] for q in six] == [winner], heard
+    assert six[0]["version"] == 2 and six[0]["general"] >= 2 and six[0]["ttl"] == 1 and six[0]["router_alert"]
+    assert theirs["interfaces"]["eth0"]["listen"]["mld"]["elected"] == winner
+    assert [q["source"] for q in heard if q["family"] == "ipv4"] == [A]
+    assert ours["interfaces"]["eth0"]["health"] == "ok", ours["interfaces"]["eth0"]["health_reasons"]
+    assert theirs["interfaces"]["eth0"]["health"] == "ok", theirs["interfaces"]["eth0"]["health_reasons"]
