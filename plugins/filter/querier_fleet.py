@@ -7,7 +7,8 @@
 ``querier_rows``: one host's igmp_status result (+ its network facts) -> one row per instance.
 ``querier_fleet``: every host's rows -> the table (lines) and what is wrong where (problems).
 The fleet fails unless every LAN has exactly one querier that is one of its hosts, every daemon
-runs, and no state file is stale or unreadable.
+runs, and no state file is stale or unreadable. Where daemons run the MLD querier too, the LAN's
+MLD querier is judged by the same rule, on a line of its own.
 """
 
 from __future__ import annotations
@@ -49,19 +50,30 @@ def querier_rows(result, host, facts=None):
             problems.append("state STALE (%s s old)" % _num(entry.get("state_age")))
         elif entry.get("role") is None and entry.get("active") is not False:
             problems.append("no state file (daemon not running?)")
+        mld = entry.get("mld") if isinstance(entry.get("mld"), dict) else None
         rows.append({
             "host": host, "interface": name, "lan": _lan(facts, name, entry.get("querier")),
             "address": entry.get("address"), "querier": None if problems else entry.get("querier"),
             "role": None if problems else entry.get("role"), "health": entry.get("health"),
             "reasons": [r.get("msg") for r in entry.get("health_reasons") or [] if isinstance(r, dict)],
             "problems": problems,
+            # the MLD side (None without it): its link-local address, the MLD querier, its role
+            "mld": None if mld is None else {
+                "address": _text(mld.get("address")), "querier": None if problems else _text(mld.get("querier")),
+                "role": None if problems else _text(mld.get("role"))},
         })
     return rows or [{"host": host, "interface": None}]  # reported, and has no instance
 
 
+def _text(value):
+    """A text field of a result, or None (a hostile result carries anything)."""
+    return value if isinstance(value, str) else None
+
+
 def _ip_key(address):
+    """Lowest address first, by number (fe80::9 before fe80::10); what is no address last."""
     try:
-        return (0, int(ipaddress.IPv4Address(address)))
+        return (0, int(ipaddress.ip_address(address)))
     except ValueError:
         return (1, 0)
 
@@ -84,36 +96,28 @@ def querier_fleet(rows, hosts=None):
     lines, problems = [], []
     for lan in sorted(lans):
         members = sorted(lans[lan], key=lambda r: (str(r.get("host")), str(r.get("interface"))))
-        owners = sorted((r for r in members if r.get("role") == "querier"), key=lambda r: _ip_key(r.get("address")))
-        seen = sorted({r["querier"] for r in members if r.get("querier")})
-        ours = {r.get("address") for r in members if r.get("address")}
-        if len(owners) == 1 and seen == [owners[0].get("address")]:
-            head = "LAN %s: querier %s (%s %s)" % (lan, seen[0], owners[0]["host"], owners[0]["interface"])
-        elif len(owners) > 1:
-            head = "LAN %s: %d QUERIERS: %s" % (lan, len(owners), ", ".join(
-                "%s (%s %s)" % (r.get("address"), r["host"], r["interface"]) for r in owners))
-            problems.append(head + " (a LAN settles within one query interval after a start; run again)")
-        elif len(seen) == 1 and seen[0] in ours and not owners:
-            head = "LAN %s: querier %s per the others, but its own instance is not healthy" % (lan, seen[0])
-            problems.append(head)
-        elif len(seen) == 1 and seen[0] not in ours:
-            head = "LAN %s: querier %s is NOT ONE OF THESE HOSTS" % (lan, seen[0])
-            problems.append(head)
-        elif not seen:
-            head = "LAN %s: NO QUERIER (no instance running)" % lan
-            problems.append(head)
-        else:
-            head = "LAN %s: NOT AGREED, queriers seen: %s" % (lan, ", ".join(seen))
-            problems.append(head + " (settles within one query interval after a start; run again)")
-        lines.append(head)
+        sides = [("LAN %s" % lan, members)]
+        # the MLD side of each daemon that has one; one still waiting for its link-local is no querier
+        six = [dict(r["mld"], host=r.get("host"), interface=r.get("interface"),
+                    role=r["mld"].get("role") if r["mld"].get("address") else None)
+               for r in members if isinstance(r.get("mld"), dict)]
+        if six:
+            sides.append(("LAN %s MLD" % lan, six))
+        for title, side in sides:
+            head, problem = _heading(title, side)
+            lines.append(head)
+            if problem:
+                problems.append(problem)
         for row in members:
             state = row.get("role") or "-"
             note = "; ".join(row.get("problems") or [])
             health_text = row.get("health") or "-"
             if row.get("reasons"):
                 health_text += ": " + "; ".join(row["reasons"])
-            lines.append("  %s %s %s %s, health %s%s" % (
-                row.get("host"), row.get("interface"), row.get("address") or "-", state, health_text,
+            mld = row.get("mld") if isinstance(row.get("mld"), dict) else None
+            mld_text = ", MLD %s %s" % (mld.get("address") or "(no link-local yet)", mld.get("role") or "-") if mld else ""
+            lines.append("  %s %s %s %s%s, health %s%s" % (
+                row.get("host"), row.get("interface"), row.get("address") or "-", state, mld_text, health_text,
                 ("  <- " + note) if note else ""))
             for problem in row.get("problems") or []:
                 problems.append("%s %s: %s" % (row.get("host"), row.get("interface"), problem))
@@ -124,6 +128,31 @@ def querier_fleet(rows, hosts=None):
         lines.append("no querier instances found")
         problems.append("no querier instances found")
     return {"failed": bool(problems), "lines": lines, "problems": problems}
+
+
+def _heading(title, members):
+    """(heading, problem or None) of one family on one LAN: ``members`` are rows with the
+    ``address``, ``querier`` and ``role`` of that family, and ``host`` and ``interface``."""
+    owners = sorted((r for r in members if r.get("role") == "querier"), key=lambda r: _ip_key(r.get("address")))
+    seen = sorted({r["querier"] for r in members if r.get("querier")}, key=_ip_key)
+    ours = {r.get("address") for r in members if r.get("address")}
+    if len(owners) == 1 and seen == [owners[0].get("address")]:
+        return "%s: querier %s (%s %s)" % (title, seen[0], owners[0]["host"], owners[0]["interface"]), None
+    if len(owners) > 1:
+        head = "%s: %d QUERIERS: %s" % (title, len(owners), ", ".join(
+            "%s (%s %s)" % (r.get("address"), r["host"], r["interface"]) for r in owners))
+        return head, head + " (a LAN settles within one query interval after a start; run again)"
+    if len(seen) == 1 and seen[0] in ours and not owners:
+        head = "%s: querier %s per the others, but its own instance is not healthy" % (title, seen[0])
+        return head, head
+    if len(seen) == 1 and seen[0] not in ours:
+        head = "%s: querier %s is NOT ONE OF THESE HOSTS" % (title, seen[0])
+        return head, head
+    if not seen:
+        head = "%s: NO QUERIER (no instance running)" % title
+        return head, head
+    head = "%s: NOT AGREED, queriers seen: %s" % (title, ", ".join(seen))
+    return head, head + " (settles within one query interval after a start; run again)"
 
 
 class FilterModule:

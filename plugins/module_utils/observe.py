@@ -3,8 +3,8 @@
 # MIT License (see LICENSE)
 """What a listener hears on the wire; controller-side, not shipped to hosts by the role.
 
-- :class:`Observer` (sans-I/O): IPv4 datagrams and their arrival time in, every IGMP querier heard,
-  ours or not, aggregated per source, out;
+- :class:`Observer` (sans-I/O): IPv4 datagrams (or, with ``family="ipv6"``, IPv6 packets) and their
+  arrival time in, every IGMP (MLD) querier heard, ours or not, aggregated per source, out;
 - :func:`receive_until`: the modules' receive loop, whose deadline holds under a flood
   (``igmp_status`` listen, ``igmp_probe`` receive);
 - :func:`listen_on`: ``igmp_status``'s capture on a set of interfaces.
@@ -16,7 +16,7 @@ import select
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import netif, sockets
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec_mld, netif, sockets
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.codec import (
     Leave, Malformed, Packet, Query, Report, V3Report, decode_ipv4, ip_key)
 
@@ -28,6 +28,11 @@ IFF_LOOPBACK = 0x8
 #: Sources listed at most: the lowest-addressed ones (those that matter for the election). A LAN
 #: has a handful of queriers; a flood from spoofed sources must not grow the table or the report.
 MAX_SOURCES = 256
+
+IPV4, IPV6 = "ipv4", "ipv6"
+#: Per family: the protocol's name, the unspecified source (a switch's proxy query, never
+#: elected) and the query version whose General Queries carry QRV and QQIC.
+FAMILIES = {IPV4: ("IGMP", "0.0.0.0", 3), IPV6: ("MLD", "::", 2)}
 
 
 class _Source:
@@ -63,24 +68,30 @@ class Observer:
     ``interval`` is the mean gap between successive General Queries of a source (group-specific
     queries come in bursts after a leave and would distort it); it needs two of them.
     ``max_response`` is what the source's latest General Query advertised (seconds).
+    ``family``: ``ipv4`` (IPv4 datagrams carrying IGMP) or ``ipv6`` (IPv6 packets carrying MLD,
+    decoded by ``codec_mld``); every entry of :meth:`queriers` names it.
     Beyond :data:`MAX_SOURCES` sources the highest-addressed one is dropped, its queries counted
     in ``unlisted``.
     """
 
-    def __init__(self, max_sources: int = MAX_SOURCES) -> None:
+    def __init__(self, max_sources: int = MAX_SOURCES, family: str = IPV4) -> None:
+        self.family = family
+        self._protocol, self._unspecified, self._qrv_version = FAMILIES[family]
+        self._decode = decode_ipv4 if family == IPV4 else codec_mld.decode_ipv6
+        self._key = ip_key if family == IPV4 else codec_mld.ip6_key
         self._sources: Dict[str, _Source] = {}
         self._max_sources = max_sources
         self._highest: Optional[str] = None  # highest-addressed source listed, once the table is full
         self.unlisted = 0  # queries from sources not (or no longer) listed
-        self.packets = 0  # IGMP datagrams seen
+        self.packets = 0  # IGMP datagrams (MLD packets) seen
         self.reports = 0  # membership reports and leaves (any version)
         self.other = 0  # well-formed IGMP that is neither a query nor a report
         self.malformed = 0
         self.last_malformed: Optional[str] = None
 
     def feed(self, datagram: bytes, now: float, own: bool = False) -> Optional[Query]:
-        """Account one IPv4 datagram; returns the query it carried, if any."""
-        decoded = decode_ipv4(datagram)
+        """Account one IPv4 datagram (IPv6 packet); returns the query it carried, if any."""
+        decoded = self._decode(datagram)
         if isinstance(decoded, Malformed):
             self.packets += 1
             self.malformed += 1
@@ -118,7 +129,7 @@ class Observer:
                 entry.gap_total += now - entry.last_general
             entry.last_general = now
             entry.max_resp_tenths = message.max_resp_tenths
-            if message.version == 3:
+            if message.version == self._qrv_version:
                 entry.qrv, entry.qqi = message.qrv, message.qqi
         else:
             entry.group_specific += 1
@@ -129,8 +140,8 @@ class Observer:
         if len(self._sources) < self._max_sources:
             return True
         if self._highest is None:
-            self._highest = max(self._sources, key=ip_key)
-        if ip_key(source) >= ip_key(self._highest):
+            self._highest = max(self._sources, key=self._key)
+        if self._key(source) >= self._key(self._highest):
             return False
         self.unlisted += self._sources.pop(self._highest).count
         self._highest = None
@@ -142,9 +153,10 @@ class Observer:
     def queriers(self, now: float) -> List[Dict[str, Any]]:
         """One entry per source, lowest address (the RFC election winner) first."""
         result = []
-        for entry in sorted(self._sources.values(), key=lambda e: ip_key(e.source)):
+        for entry in sorted(self._sources.values(), key=lambda e: self._key(e.source)):
             result.append({
                 "source": entry.source,
+                "family": self.family,
                 "version": entry.version,
                 "versions": sorted(entry.versions),
                 "count": entry.count,
@@ -164,9 +176,9 @@ class Observer:
         return result
 
     def elected(self) -> Optional[str]:
-        """The lowest-addressed source heard (0.0.0.0, a switch's proxy query, never wins)."""
-        candidates = [s for s in self._sources if s != "0.0.0.0"]
-        return min(candidates, key=ip_key) if candidates else None
+        """The lowest-addressed source heard (0.0.0.0 or ::, a switch's proxy query, never wins)."""
+        candidates = [s for s in self._sources if s != self._unspecified]
+        return min(candidates, key=self._key) if candidates else None
 
     def counters(self) -> Dict[str, Any]:
         return {
@@ -181,7 +193,8 @@ class Observer:
 
 def describe(entry: Dict[str, Any]) -> str:
     """One short human phrase for a querier entry of :meth:`Observer.queriers`."""
-    text = "%s IGMPv%d x%d" % (entry["source"], entry["version"], entry["count"])
+    protocol = FAMILIES.get(entry.get("family", IPV4), FAMILIES[IPV4])[0]
+    text = "%s %sv%d x%d" % (entry["source"], protocol, entry["version"], entry["count"])
     if entry["interval"] is not None:
         text += " every %.1f s" % entry["interval"]
     if entry["max_response"] is not None:
@@ -219,9 +232,11 @@ def receive_until(socks: List[Any], seconds: float, receive: Callable[[Any], Opt
     return False
 
 
-def listen_on(names, seconds):
-    """Capture IGMP on ``names`` for ``seconds``: {name: (queriers or None, counters)}; counters
-    carry ``error`` when the interface could not be captured on."""
+def listen_on(names, seconds, mld=True):
+    """Capture IGMP (and with ``mld`` MLD) on ``names`` for ``seconds``: {name: (queriers or None,
+    counters)}. The queriers of both families are in one list, IGMP first, each with its
+    ``family``; ``counters`` are IGMP's, with ``mld`` holding MLD's (or None without ``mld``).
+    ``error`` says why an interface (``mld.error``: its MLD side) could not be captured on."""
     observers = {}
     errors = {}
     socks = {}
@@ -241,6 +256,8 @@ def listen_on(names, seconds):
                 continue
             socks[sock.fileno()] = (name, sock, is_loopback(name))
             observers[name] = Observer()
+            if mld:
+                _open_mld(name, index, socks, observers, errors)
         capture(socks, observers, seconds)
     finally:
         for entry in socks.values():
@@ -249,12 +266,30 @@ def listen_on(names, seconds):
     result = {}
     for name in names:
         if name in errors:
-            result[name] = (None, {"seconds": float(seconds), "elected": None, "error": errors[name]})
-        else:
-            counters = observers[name].counters()
-            counters.update(seconds=float(seconds), elected=observers[name].elected(), error=None)
-            result[name] = (observers[name].queriers(now), counters)
+            result[name] = (None, {"seconds": float(seconds), "elected": None, "error": errors[name], "mld": None})
+            continue
+        counters = observers[name].counters()
+        counters.update(seconds=float(seconds), elected=observers[name].elected(), error=None, mld=None)
+        queriers = observers[name].queriers(now)
+        six = observers.get((name, IPV6))
+        if six is not None:
+            counters["mld"] = dict(six.counters(), elected=six.elected(), error=None)
+            queriers += six.queriers(now)
+        elif mld:
+            counters["mld"] = {"elected": None, "error": errors.get((name, IPV6))}
+        result[name] = (queriers, counters)
     return result
+
+
+def _open_mld(name, index, socks, observers, errors):
+    """Add the MLD receiver of ``name``; a failure is an error of its MLD side alone."""
+    try:
+        sock = sockets.open_receiver6(name, index)
+    except OSError as exc:  # IPv6 disabled on the interface, for one
+        errors[(name, IPV6)] = "cannot capture MLD on %s: %s" % (name, exc)
+        return
+    socks[sock.fileno()] = (name, sock, is_loopback(name), (name, IPV6))
+    observers[(name, IPV6)] = Observer(family=IPV6)
 
 
 def _receive(sock):
@@ -265,15 +300,16 @@ def _receive(sock):
 
 
 def capture(socks, observers, seconds, clock=time.monotonic, wall=time.time):
-    """Feed what arrives on ``socks`` ({fd: (name, sock, loopback)}) to ``observers`` ({name:
-    Observer}) for ``seconds``; the deadline holds under a flood (checked per batch)."""
+    """Feed what arrives on ``socks`` ({fd: (name, sock, loopback[, observer key])}) to
+    ``observers`` ({key: Observer}, the key is the interface name unless given) for ``seconds``;
+    the deadline holds under a flood (checked per batch)."""
     by_sock = {entry[1]: entry for entry in socks.values()}
 
     def handle(sock, got):
-        name, _sock, loopback = by_sock[sock]
-        if got[1] and loopback:
+        entry = by_sock[sock]
+        if got[1] and entry[2]:
             return  # loopback shows each datagram leaving and again arriving: count it once
-        observers[name].feed(got[0], wall(), own=got[1])
+        observers[entry[3] if len(entry) > 3 else entry[0]].feed(got[0], wall(), own=got[1])
 
     receive_until(list(by_sock), seconds, _receive, handle, clock=clock)
 

@@ -19,6 +19,7 @@ time`` is the sender's wall clock (seconds since the epoch).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import struct
@@ -29,8 +30,9 @@ FORMAT_VERSION = 1
 ID_FIELD = 32
 _HEADER = struct.Struct("!4sBBHIId%ds" % ID_FIELD)
 HEADER_SIZE = _HEADER.size  # 56
-#: Largest payload: a 9000-octet jumbo frame minus the IPv4 and UDP headers.
+#: Largest payload: a 9000-octet jumbo frame minus the IPv4 (IPv6) and UDP headers.
 MAX_PAYLOAD_SIZE = 8972
+MAX_PAYLOAD_SIZE6 = 8952
 DEFAULT_PAYLOAD_SIZE = 64
 MAX_SEQUENCE = 0xFFFFFFFF
 #: Latest send time a probe may carry (seconds since the epoch, the year 5138): keeps the delay
@@ -195,8 +197,10 @@ class ReceiveStats:
         }
 
 
-def _address_key(address: str) -> Tuple[int, ...]:
+def _address_key(address: str) -> Tuple[int, int]:
+    """IPv4 sources first, then IPv6, each numerically (text sorts fe80::10 before fe80::9)."""
     try:
-        return tuple(int(part) for part in address.split("."))
+        parsed = ipaddress.ip_address(address)
     except ValueError:
-        return (1 << 16,)
+        return (7, 0)
+    return (parsed.version, int(parsed))

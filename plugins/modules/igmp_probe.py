@@ -21,6 +21,8 @@ description:
     M(ansible.builtin.async_status); the C(probe.yml) playbook of this collection does that.
   - Probing for longer than the switches' membership interval (about 260 seconds) shows whether
     a querier keeps the memberships alive.
+  - The group may be IPv4 (the memberships IGMP keeps) or IPv6 (those MLD keeps); the probes, the
+    options and the loss figures are the same for both.
 author:
   - multicast.igmp developers (!UNKNOWN)
 attributes:
@@ -42,9 +44,13 @@ options:
     choices: [send, receive]
   group:
     description:
-      - The IPv4 multicast group (224.0.0.0/4).
+      - The multicast group, IPv4 (224.0.0.0/4) or IPv6 (ff00::/8).
       - Use a group outside 224.0.0.0/24, such as V(239.1.2.3); switches flood the link-local
         range 224.0.0.0/24 to every port, so probes there cannot show snooping problems.
+      - "An IPv6 group of link scope (V(ff02::/16), such as V(ff02::4242)) needs O(interface) (or
+        O(source)) with O(mode=send), the link it is sent on. MLD snooping switches snoop
+        link-scope groups too, except the all-nodes group V(ff02::1), which they flood.
+        Interface-local groups (V(ff01::/16)) never leave the host and are refused."
     type: str
     required: true
   port:
@@ -71,7 +77,9 @@ options:
       - With C(async), set the task's C(async) above it.
     type: float
   ttl:
-    description: The multicast TTL of the probes, 1..255, with O(mode=send) only; when not given, V(1) (this LAN only).
+    description:
+      - The multicast TTL (for an IPv6 group, the Hop Limit) of the probes, 1..255, with
+        O(mode=send) only; when not given, V(1) (this LAN only).
     type: int
   interface:
     description:
@@ -82,15 +90,16 @@ options:
     type: str
   source:
     description:
-      - An IPv4 address of this host, instead of O(interface).
+      - An IPv4 address of this host, instead of O(interface); for an IPv6 group, a global IPv6
+        address of this host (a link-local one stands for its interface, so set O(interface) instead).
       - With O(mode=send), the probes leave from this address and its interface.
       - With O(mode=receive), the group is joined on the interface that has this address.
     type: str
   payload_size:
     description:
-      - UDP payload octets of each probe, 56 (the probe header) to 8972, with O(mode=send) only;
-        when not given, V(64).
-      - Sizes above the link MTU minus 28 are fragmented.
+      - UDP payload octets of each probe, 56 (the probe header) to 8972 (8952 for an IPv6 group),
+        with O(mode=send) only; when not given, V(64).
+      - Sizes above the link MTU minus 28 (48 for IPv6) are fragmented.
     type: int
   probe_id:
     description:
@@ -145,6 +154,13 @@ EXAMPLES = r"""
 - name: Show the loss
   ansible.builtin.debug:
     msg: "{{ received.received }}/{{ received.expected }} probes, {{ received.loss_percent }} % lost"
+
+- name: Probe an IPv6 group of link scope (its memberships are the MLD querier's)
+  multicast.igmp.igmp_probe:
+    mode: send
+    group: ff02::4242
+    interface: eth0
+    count: 100
 """
 
 RETURN = r"""
@@ -211,7 +227,7 @@ interval:
   type: float
   sample: 1.0
 ttl:
-  description: The multicast TTL of the probes.
+  description: The multicast TTL (IPv6 Hop Limit) of the probes.
   returned: O(mode=send)
   type: int
   sample: 1
@@ -283,7 +299,7 @@ other_probes:
   type: int
   sample: 0
 sources:
-  description: Source addresses the probes came from (the first 64).
+  description: Source addresses the probes came from (the first 64), IPv4 then IPv6, each lowest first.
   returned: O(mode=receive)
   type: list
   elements: str
@@ -344,24 +360,94 @@ DEFAULT_INTERVAL = 0.1
 DEFAULT_DURATION = 10.0
 DEFAULT_TTL = 1
 IP_MULTICAST_ALL = 49
+IPV6_MULTICAST_ALL = 29
 SEND_ONLY = ("interval", "ttl", "payload_size")
 RECEIVE_ONLY = ("duration",)
 TEXT_OPTIONS = ("mode", "group", "interface", "source", "probe_id")
 
 
-def check_group(group):
-    """The error for a group that is not IPv4 multicast, else None."""
+GROUP_RULE = "group must be a multicast address, IPv4 (224.0.0.0/4) or IPv6 (ff00::/8)"
+#: IPv6 multicast scopes (RFC 4291 s.2.7): interface-local never leaves the host; a
+#: link-local group is scoped to one link, so the kernel needs its interface.
+SCOPE_INTERFACE_LOCAL, SCOPE_LINK_LOCAL = 1, 2
+
+
+def group_address(group):
+    """The group as an ``ipaddress`` address, or None when it is not a multicast address."""
     try:
         address = ipaddress.ip_address(group)
     except ValueError:
-        return "group must be an IPv4 multicast address (224.0.0.0/4), got %r" % group
-    if address.version != 4 or not address.is_multicast:
-        return "group must be an IPv4 multicast address (224.0.0.0/4), got %s" % group
+        return None
+    return address if address.is_multicast and "%" not in group else None
+
+
+def ipv6_scope(group):
+    """The scope field of an IPv6 multicast group (its second octet's low 4 bits)."""
+    return ipaddress.IPv6Address(group).packed[1] & 0x0F
+
+
+def check_group(group):
+    """The error for a group that is not IPv4 or IPv6 multicast (or of a scope no probe can
+    cross a LAN in), else None."""
+    address = group_address(group)
+    if "%" in group:
+        return "group must be an address without a %%scope, got %r: set interface instead" % group
+    if address is None:
+        try:
+            ipaddress.ip_address(group)
+        except ValueError:
+            return "%s, got %r" % (GROUP_RULE, group)
+        return "%s, got %s" % (GROUP_RULE, group)
+    if address.version == 6 and ipv6_scope(group) in (0, SCOPE_INTERFACE_LOCAL):
+        return "group %s has scope %d (%s): it never leaves this host; use a link (ff02::) or wider scope" % (
+            group, ipv6_scope(group), "reserved" if ipv6_scope(group) == 0 else "interface-local")
     return None
 
 
 def is_link_local_group(group):
-    return ipaddress.ip_address(group) in ipaddress.ip_network("224.0.0.0/24")
+    """Groups that snooping switches flood to every port: 224.0.0.0/24, and ff02::1 (all nodes)."""
+    address = ipaddress.ip_address(group)
+    if address.version == 6:
+        return address == ipaddress.IPv6Address("ff02::1")
+    return address in ipaddress.ip_network("224.0.0.0/24")
+
+
+def family(params):
+    """4 or 6: the group's IP version (the options are validated)."""
+    return ipaddress.ip_address(params["group"]).version
+
+
+def interface_of_ipv6(address, path="/proc/net/if_inet6"):
+    """The interface that has the IPv6 ``address``, or None (not ours, or IPv6 off)."""
+    wanted = ipaddress.IPv6Address(address).packed.hex()
+    try:
+        with open(path) as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) == 6 and fields[0].lower() == wanted:
+                    return fields[5]
+    except OSError:
+        return None
+    return None
+
+
+def _check_source(params):
+    """The error for ``source``, else None: a unicast address of the group's family; IPv6 ones
+    must be global (a link-local address means an interface: name that instead)."""
+    try:
+        source = ipaddress.ip_address(params["source"])
+    except ValueError:
+        source = None
+    version = group_address(params["group"]).version if group_address(params["group"]) else 4
+    if version == 4:
+        if source is None or source.version != 4 or source.is_multicast or source.is_unspecified:
+            return "source must be a unicast IPv4 address of this host, got %r" % params["source"]
+        return None
+    if source is None or source.version != 6 or source.is_multicast or source.is_unspecified or "%" in params["source"]:
+        return "source must be a unicast IPv6 address of this host for an IPv6 group, got %r" % params["source"]
+    if source.is_link_local:
+        return "source %s is link-local: set interface instead (a link-local address belongs to one link)" % source
+    return None
 
 
 def validate(params):
@@ -371,6 +457,7 @@ def validate(params):
     problem = check_group(params["group"])
     if problem:
         errors.append(problem)
+    group = None if problem else group_address(params["group"])
     if not 1 <= params["port"] <= 65535:
         errors.append("port must be 1..65535, got %d" % params["port"])
     if params["count"] is not None and not 1 <= params["count"] <= MAX_COUNT:
@@ -386,9 +473,11 @@ def validate(params):
         errors.append("duration must be more than 0 and at most %g seconds, got %g" % (MAX_DURATION, params["duration"]))
     if params["ttl"] is not None and not 1 <= params["ttl"] <= 255:
         errors.append("ttl must be 1..255, got %d" % params["ttl"])
-    if params["payload_size"] is not None and not probe.HEADER_SIZE <= params["payload_size"] <= probe.MAX_PAYLOAD_SIZE:
-        errors.append("payload_size must be %d (the probe header) to %d octets, got %d"
-                      % (probe.HEADER_SIZE, probe.MAX_PAYLOAD_SIZE, params["payload_size"]))
+    largest = probe.MAX_PAYLOAD_SIZE if group is None or group.version == 4 else probe.MAX_PAYLOAD_SIZE6
+    if params["payload_size"] is not None and not probe.HEADER_SIZE <= params["payload_size"] <= largest:
+        errors.append("payload_size must be %d (the probe header) to %d octets%s, got %d"
+                      % (probe.HEADER_SIZE, largest, "" if largest == probe.MAX_PAYLOAD_SIZE else " for IPv6",
+                         params["payload_size"]))
     if params["probe_id"] is not None and not probe.valid_probe_id(params["probe_id"]):
         errors.append("probe_id must be 1..%d letters, digits, '.', '_', ':' or '-', got %r"
                       % (probe.ID_FIELD, params["probe_id"]))
@@ -398,14 +487,16 @@ def validate(params):
         if count * interval > MAX_DURATION:
             errors.append("count x interval must be at most %g seconds, got %d x %g" % (MAX_DURATION, count, interval))
     if params["source"] is not None:
-        try:
-            source = ipaddress.ip_address(params["source"])
-        except ValueError:
-            source = None
-        if source is None or source.version != 4 or source.is_multicast or source.is_unspecified:
-            errors.append("source must be a unicast IPv4 address of this host, got %r" % params["source"])
+        problem = _check_source(params)
+        if problem:
+            errors.append(problem)
+        elif group is not None and group.version == 6 and interface_of_ipv6(params["source"]) is None:
+            errors.append("source %s is not an IPv6 address of this host" % params["source"])
     if params["interface"] is not None and not netif.index(params["interface"]):
         errors.append(netif.missing_interface_message(params["interface"]))
+    if (mode == "send" and group is not None and group.version == 6 and ipv6_scope(params["group"]) == SCOPE_LINK_LOCAL
+            and params["interface"] is None and params["source"] is None):
+        errors.append("group %s is link-scope (ff02::/16): set interface, the link to send it on" % params["group"])
     return errors
 
 
@@ -428,6 +519,23 @@ def open_sender(interface, source, ttl):
     return sock
 
 
+def open_sender6(interface, source, hops):
+    """A UDP socket sending to IPv6 multicast with Hop Limit ``hops``, out of ``interface`` (or
+    the interface of ``source``, or the routing table's choice)."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hops)
+        if source is not None:
+            interface = interface_of_ipv6(source)
+            sock.bind((source, 0))
+        if interface is not None:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, netif.index(interface))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def open_receiver(group, port, interface, source):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     try:
@@ -443,22 +551,50 @@ def open_receiver(group, port, interface, source):
     return sock
 
 
+def open_receiver6(group, port, interface):
+    """A UDP socket bound to the IPv6 ``group`` and ``port`` that joined it on ``interface``
+    (None: the routing table's choice; a link-scope group is bound to its interface too)."""
+    ifindex = netif.index(interface) if interface is not None else 0
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        scoped = ipv6_scope(group) == SCOPE_LINK_LOCAL
+        sock.bind((group, port, 0, ifindex if scoped else 0))
+        try:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)  # only what this socket joined
+        except OSError:  # kernels before 4.20 lack it; the bound group address filters anyway
+            pass
+        mreq = struct.pack("16sI", socket.inet_pton(socket.AF_INET6, group), ifindex)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def run_send(module, params, result):
     count = params["count"] or DEFAULT_COUNT
     interval = DEFAULT_INTERVAL if params["interval"] is None else params["interval"]
     ttl = params["ttl"] or DEFAULT_TTL
     size = params["payload_size"] or probe.DEFAULT_PAYLOAD_SIZE
     probe_id = params["probe_id"] or os.urandom(6).hex()
+    six = family(params) == 6
     target = (params["group"], params["port"])
+    if six:  # the scope id picks the link of a link-scope group; 0 otherwise
+        ifindex = netif.index(params["interface"]) if params["interface"] else 0
+        target = (params["group"], params["port"], 0, ifindex if ipv6_scope(params["group"]) == SCOPE_LINK_LOCAL else 0)
     where = " on %s" % (params["interface"] or params["source"]) if (params["interface"] or params["source"]) else ""
     result.update(probe_id=probe_id, count=count, interval=interval, ttl=ttl, payload_size=size,
                   sent=0, errors=0, last_error=None, start_time=time.time(), elapsed=0.0)
-    plan = "%d probes to %s:%d%s (id %s, every %g s, TTL %d)" % (count, target[0], target[1], where, probe_id, interval, ttl)
+    plan = "%d probes to %s%s (id %s, every %g s, %s %d)" % (
+        count, "[%s]:%d" % target[:2] if six else "%s:%d" % target, where, probe_id, interval,
+        "hop limit" if six else "TTL", ttl)
     if module.check_mode:
         result["msg"] = "check mode: sent nothing; would send " + plan
         return
     try:
-        sock = open_sender(params["interface"], params["source"], ttl)
+        sock = (open_sender6 if six else open_sender)(params["interface"], params["source"], ttl)
     except OSError as exc:
         if params["source"] is not None:
             module.fail_json(msg="cannot send from source %s: %s (is it an address of this host?)"
@@ -499,7 +635,7 @@ def receive_for(sock, stats, duration, count=None, clock=time.monotonic, wall=ti
     """Feed the datagrams arriving on ``sock`` to ``stats`` for ``duration`` seconds or until
     ``count`` probes arrived (True then); the deadline holds under a flood (checked per batch)."""
     def handle(_sock, got):
-        stats.add(got[0], got[1][0], wall())
+        stats.add(got[0], got[1][0].split("%")[0], wall())  # an IPv6 link-local source without its %scope
 
     done = None if count is None else (lambda: stats.received >= count)
     return receive_until([sock], duration, _receive, handle, done=done, clock=clock)
@@ -520,7 +656,11 @@ def run_receive(module, params, result):
     stats = probe.ReceiveStats(params["probe_id"])
     result.update(count=count, duration=duration, start_time=time.time())
     try:
-        sock = open_receiver(params["group"], params["port"], interface, params["source"])
+        if family(params) == 6:
+            sock = open_receiver6(params["group"], params["port"],
+                                  interface if params["source"] is None else interface_of_ipv6(params["source"]))
+        else:
+            sock = open_receiver(params["group"], params["port"], interface, params["source"])
     except OSError as exc:
         module.fail_json(msg="cannot join %s on %s: %s" % (params["group"], interface or params["source"], to_native(exc)),
                          **result)
@@ -532,7 +672,8 @@ def run_receive(module, params, result):
     result["elapsed"] = round(time.monotonic() - start, 3)
     result["stopped"] = "count" if ended_by_count else "duration"
     result.update(stats.summary(count))
-    where = "%s:%d on %s" % (params["group"], params["port"], interface or params["source"])
+    where = ("[%s]:%d on %s" if family(params) == 6 else "%s:%d on %s") % (
+        params["group"], params["port"], interface or params["source"])
     if result["expected"]:
         text = "received %d/%d probes of %s (%.1f%% lost)" % (
             result["received"], result["expected"], where, result["loss_percent"])
@@ -571,8 +712,12 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors))
     if is_link_local_group(params["group"]):
-        module.warn("%s is in 224.0.0.0/24, which snooping switches flood to every port: this probe cannot show "
-                    "snooping problems; use a group such as 239.1.2.3" % params["group"])
+        if family(params) == 6:
+            module.warn("%s is the all-nodes group, which snooping switches flood to every port: this probe cannot "
+                        "show snooping problems; use a group such as ff05::4242 or ff02::4242" % params["group"])
+        else:
+            module.warn("%s is in 224.0.0.0/24, which snooping switches flood to every port: this probe cannot show "
+                        "snooping problems; use a group such as 239.1.2.3" % params["group"])
     result = dict(changed=False, mode=params["mode"], group=params["group"], port=params["port"],
                   interface=params["interface"], source=params["source"], probe_id=params["probe_id"])
     if params["mode"] == "send":

@@ -18,8 +18,11 @@ description:
     querier, the query counters, the age of the last query sent and heard, the learned group
     table, and whether the state file is stale (not refreshed for several query intervals, so
     the daemon is hung or dead).
-  - With O(listen) above zero, also captures IGMP on the interfaces for that many seconds and
-    reports every querier heard on the wire, ours or not.
+  - With O(listen) above zero, also captures IGMP and MLD on the interfaces for that many seconds
+    and reports every querier heard on the wire, ours or not, of either family.
+  - When the daemon also runs the MLD querier (C(--mld-version)), reports its IPv6 side beside
+    the IGMP one in RV(interfaces.mld), names it in the one-line summary and judges its health too.
+    State files of daemons without MLD, and of versions before it, are read as before.
   - Judges the health of each instance (V(ok), V(warning) or V(critical), with reasons; see
     RV(interfaces.health)) and, with O(fail_on), fails the host when one is that bad or worse, so
     C(ansible all -m multicast.igmp.igmp_status -a fail_on=critical) is an alert check.
@@ -50,8 +53,11 @@ options:
     default: /run/igmp-querier
   listen:
     description:
-      - Seconds to capture IGMP on the interfaces and report every querier heard in
-        the C(heard) list of each RV(interfaces) entry. V(0) does not capture.
+      - Seconds to capture IGMP and MLD on the interfaces and report every querier heard in
+        the C(heard) list of each RV(interfaces) entry (IGMP queriers first, then MLD ones, each
+        with its C(family)). V(0) does not capture.
+      - The host's own MLD queries are not captured (only IGMP is seen leaving); the MLD side's
+        own queries show in C(queries_sent) of RV(interfaces.mld).
       - Capturing needs CAP_NET_RAW (root, for example C(become=true) or C(ansible -b)); without
         it the module fails with a message that says so, and still returns the status.
       - Without O(interface) and with no instance on the host, captures on every interface
@@ -65,7 +71,8 @@ options:
       - V(critical) is reached when the daemon is not running, its state file is stale or
         unreadable, no query was sent or heard for longer than the takeover timeout, the elected
         querier is 0.0.0.0 or not among O(queriers), or (with O(listen)) two queriers are heard
-        querying at once.
+        querying at once. The same rules judge the MLD side, when there is one (codes with the
+        prefix C(mld_)).
       - V(warning) adds a unit that is not enabled, a link that is down, mixed IGMP versions on
         the LAN, role flapping, a full group table and send errors.
     type: str
@@ -75,6 +82,8 @@ options:
     description:
       - The IPv4 addresses of the LAN's queriers that are ours (for example every host running
         the C(querier) role on that LAN). An elected querier not in this list is V(critical).
+      - IPv6 link-local addresses in the list are our MLD queriers; the MLD side's elected
+        querier is judged against them (and not judged when the list has none).
       - When omitted, a foreign querier is not judged.
     type: list
     elements: str
@@ -122,7 +131,7 @@ msg:
   description: The one-line summaries of all interfaces, one per line.
   returned: always
   type: str
-  sample: "eth0: querier 10.0.0.9 (us), 42 sent, 3 groups"
+  sample: "eth0: IGMP querier 10.0.0.9 (us), 42 sent, 3 groups; MLD querier fe80::9 (us), 40 sent, 2 groups"
 state_dir:
   description: The state directory that was read.
   returned: always
@@ -331,10 +340,26 @@ interfaces:
       description: Seconds since the daemon started.
       type: float
       sample: 3600.2
+    mld:
+      description:
+        - The MLD querier of the daemon (IPv6), V(null) when the daemon runs without it (or its
+          state file predates it). The keys of the entry above that describe one querier, with
+          C(mld_version) (1 or 2) for C(igmp_version); addresses are IPv6, C(address) is the
+          link-local source, V(null) while the interface has no usable one (the MLD side waits).
+      type: dict
+      sample: {address: "fe80::9", role: querier, querier: "fe80::9", is_querier: true, mld_version: 2, queries_sent: 40,
+               queries_heard: 0, queries_ignored: 0, last_query_sent_age: 10.1, last_query_heard_age: null,
+               last_query_heard_from: null, elections_won: 0, elections_lost: 0, takeovers: 0, malformed_dropped: 0,
+               groups_overflow: 0, send_errors: 0, role_changes: 0,
+               groups: [{group: "ff05::1:3", last_reporter: "fe80::20", version: 2, expires: 1767225600.0, expires_in: 101.3}],
+               timers: {query_interval: 60, max_response_time: 10, robustness: 2, startup_query_count: 2,
+                        startup_query_interval: 15, timeout: 125},
+               effective: {query_interval: 60, robustness: 2, timeout: 125}}
     heard:
       description:
         - With O(listen) above zero, one entry per source of queries heard on the wire during the
           capture, lowest address (the election winner) first; V(null) without O(listen).
+          IGMP queriers first, then MLD queriers.
       type: list
       elements: dict
       contains:
@@ -342,8 +367,12 @@ interfaces:
           description: Source address of the queries (V(0.0.0.0) is a snooping switch's proxy query).
           type: str
           sample: 10.0.0.9
+        family:
+          description: V(ipv4) for an IGMP querier, V(ipv6) for an MLD querier.
+          type: str
+          sample: ipv4
         version:
-          description: IGMP version of its latest query.
+          description: IGMP version of its latest query (MLD version for an MLD querier).
           type: int
           sample: 2
         versions:
@@ -408,9 +437,13 @@ interfaces:
         - With O(listen) above zero, what the capture on this interface saw in total; V(null) otherwise.
         - C(unlisted) counts queries from sources beyond the 256 lowest-addressed ones, which are
           all that RV(interfaces.heard) lists (a flood of spoofed sources cannot grow the report).
+        - C(mld) holds the same counters of the MLD capture (C(elected) the lowest IPv6 source),
+          with its own C(error) (for example IPv6 disabled on the interface); V(null) when the
+          capture failed as a whole.
       type: dict
       sample: {seconds: 130.0, elected: 10.0.0.9, packets: 7, reports: 4, other: 0, malformed: 0, last_malformed: null,
-               unlisted: 0, error: null}
+               unlisted: 0, error: null, mld: {elected: "fe80::9", packets: 5, reports: 3, other: 0, malformed: 0,
+                                                last_malformed: null, unlisted: 0, error: null}}
     health:
       description:
         - The health of the instance, V(ok), V(warning) or V(critical); V(null) for an interface
@@ -423,6 +456,8 @@ interfaces:
           V(not_running), V(no_state), V(state_unreadable), V(stale), V(no_querier),
           V(foreign_querier), V(querier_unspecified), V(two_queriers) (critical); V(not_enabled), V(link_down),
           V(mixed_versions), V(flapping), V(groups_full), V(send_errors) (warning).
+        - The MLD side's reasons carry the same codes with the prefix C(mld_) (V(mld_no_querier),
+          V(mld_querier_unspecified) for ::, ...) and a message that starts with C(MLD:).
       type: list
       elements: dict
       sample: [{code: stale, level: critical, msg: "state file not refreshed (age 200 s, limit 181 s): daemon hung or dead"}]
@@ -432,6 +467,7 @@ interfaces:
       sample: "eth0: non-querier, querier is 10.0.0.9 (heard 2.1 s ago), 3 groups"
 """
 
+import ipaddress
 import re
 import time
 
@@ -459,8 +495,18 @@ COPIED = tuple(key for key in list(state.FIELDS) + list(state.COUNTERS) if key n
 COMPUTED = ("is_querier", "stale")
 #: What the module itself says of an interface, with a state file or without.
 OWN_KEYS = ("interface", "exists", "installed", "active", "enabled", "unit", "state_file", "state_error",
-            "heard", "listen", "msg")
+            "heard", "listen", "mld", "msg")
 REPORT_KEYS = OWN_KEYS + COPIED + tuple(DERIVED.values()) + COMPUTED
+
+
+# The MLD side's report (``mld``) follows the state's "mld" object (state.MLD_FIELDS, the
+# counters) as the top level follows the document, with the same derived keys.
+MLD_COPIED = tuple(key for key in list(state.MLD_FIELDS) + list(state.COUNTERS) if key not in DERIVED)
+MLD_DERIVED = ("last_query_sent_age", "last_query_heard_age", "groups")
+MLD_REPORT_KEYS = MLD_COPIED + MLD_DERIVED + ("is_querier",)
+#: health.py's rules that judge one family's querier; the others judge the daemon, once.
+MLD_RULES = ("no_querier", "foreign_querier", "two_queriers", "mixed_versions", "flapping", "groups_full",
+             "send_errors")
 
 
 def _age(now, then):
@@ -501,21 +547,93 @@ def report(interface, now, document=None, state_file=None, state_error=None, uni
             "daemon_version": doc["version"],
             "uptime": _age(now, doc["started"]),
         })
+        if isinstance(doc.get("mld"), dict):
+            entry["mld"] = mld_report(doc["mld"], now)
     entry["msg"] = summary(entry, active_state)
     entry.update(judge(entry, document, now, active_state, ours, named))
     return entry
 
 
+def mld_report(mld, now):
+    """The ``mld`` entry of an interface from the state's "mld" object (already validated)."""
+    entry = {key: mld.get(key, state.COUNTERS.get(key)) for key in MLD_COPIED}
+    entry.update({
+        "is_querier": mld.get("role") == "querier",
+        "last_query_sent_age": _age(now, mld.get("last_query_sent")),
+        "last_query_heard_age": _age(now, mld.get("last_query_heard")),
+        "groups": [dict({key: g.get(key) for key in state.GROUP_FIELDS},
+                        expires_in=None if g.get("expires") is None else round(float(g["expires"]) - now, 3))
+                   for g in mld.get("groups") or []],
+    })
+    return entry
+
+
+def _family(queriers, family):
+    """The entries of a ``heard`` list of one family (entries without one are IGMP's)."""
+    if queriers is None:
+        return None
+    return [q for q in queriers if q.get("family", observe.IPV4) == family]
+
+
+def _normal(address):
+    """An address in one spelling (IPv6 compressed), or as given when it is none."""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return address
+
+
+def split_ours(ours):
+    """``queriers`` -> (IPv4 addresses, IPv6 addresses); None for a family the list does not
+    name, so that its elected querier is not judged foreign."""
+    if ours is None:
+        return None, None
+    four = [a for a in ours if ":" not in a]
+    six = [_normal(a) for a in ours if ":" in a]
+    return (four if four or not six else None), (six or None)
+
+
 def judge(entry, document, now, active_state, ours, named):
-    """health and health_reasons of one entry (health.py decides; systemd counts only for a loaded unit)."""
+    """health and health_reasons of one entry (health.py decides; systemd counts only for a loaded unit).
+
+    With an MLD side, its querier is judged by the same rules (``mld_``-prefixed codes)."""
     if not entry["installed"] and not named:
         return {"health": None, "health_reasons": []}
     loaded = active_state is not None
+    ours4, ours6 = split_ours(ours)
     verdict = health.judge(
         document, now, installed=entry["installed"], active=(active_state == "active") if loaded else None,
-        enabled=entry["enabled"] if loaded else None, state_error=entry["state_error"], ours=ours,
-        process_alive=status.process_alive(document.get("pid")) if document else None, heard=entry["heard"])
-    return {"health": verdict["health"], "health_reasons": verdict["reasons"]}
+        enabled=entry["enabled"] if loaded else None, state_error=entry["state_error"], ours=ours4,
+        process_alive=status.process_alive(document.get("pid")) if document else None,
+        heard=_family(entry["heard"], observe.IPV4))
+    reasons = verdict["reasons"]
+    if entry["mld"] is not None and not entry["stale"]:
+        reasons += judge_mld(document, now, ours6, _family(entry["heard"], observe.IPV6))
+    reasons.sort(key=lambda r: -health.LEVELS.index(r["level"]))
+    return {"health": health.worst(r["level"] for r in reasons), "health_reasons": reasons}
+
+
+def judge_mld(document, now, ours6, heard6):
+    """The reasons health.py gives the MLD side: the document with its "mld" object in place of
+    the IGMP fields, judged by :data:`MLD_RULES` (the daemon-wide rules were judged once)."""
+    mld = document["mld"]
+    side = dict(document)
+    side.update((key, mld[key]) for key in mld if key in side or key in state.COUNTERS
+                or key in ("recent_role_changes", "versions_heard"))
+    side["igmp_version"] = mld.get("mld_version")
+    querier = mld.get("querier")
+    side["querier"] = None if querier == "::" else querier
+    if ours6 is not None and isinstance(querier, str):
+        side["querier"] = _normal(querier)
+    heard6 = None if heard6 is None else [q for q in heard6 if q.get("source") != "::"]
+    verdict = health.judge(side, now, ours=ours6, heard=heard6)
+    reasons = [{"code": "mld_" + r["code"], "level": r["level"],
+                "msg": "MLD: " + r["msg"].replace("IGMP", "MLD")}
+               for r in verdict["reasons"] if r["code"] in MLD_RULES]
+    if querier == "::":
+        reasons.append({"code": "mld_querier_unspecified", "level": health.CRITICAL,
+                        "msg": "MLD: elected querier is :: (not a valid querier address)"})
+    return reasons
 
 
 def summary(entry, active_state=None):
@@ -540,19 +658,15 @@ def summary(entry, active_state=None):
                 name, active_state, entry["state_age"])
         else:
             line = "%s: STALE state (%.0f s old): daemon hung?" % (name, entry["state_age"])
+    elif entry["link"] != "up":
+        line = "%s: link %s, daemon waiting (%s, %s sent)" % (name, entry["link"], entry["role"], entry["queries_sent"])
+        if active_state and active_state != "active":
+            line += "; systemd says %s" % active_state
     else:
-        groups = _plural(len(entry["groups"]), "group")
-        if entry["link"] != "up":
-            line = "%s: link %s, daemon waiting (%s, %s sent)" % (name, entry["link"], entry["role"], entry["queries_sent"])
-        elif entry["is_querier"]:
-            line = "%s: querier %s (us), %d sent, %s" % (name, entry["address"], entry["queries_sent"], groups)
-        elif entry["querier"]:
-            heard = ""
-            if entry["last_query_heard_age"] is not None:
-                heard = " (heard %.1f s ago)" % entry["last_query_heard_age"]
-            line = "%s: non-querier, querier is %s%s, %s" % (name, entry["querier"], heard, groups)
-        else:
-            line = "%s: non-querier, no querier heard, %s" % (name, groups)
+        mld = entry["mld"]
+        line = "%s: %s%s" % (name, "IGMP " if mld else "", side_summary(entry))
+        if mld:
+            line += "; MLD " + side_summary(mld)
         if active_state and active_state != "active":
             line += "; systemd says %s" % active_state
     listen = entry["listen"]
@@ -563,7 +677,36 @@ def summary(entry, active_state=None):
             line += "; heard " + ", ".join(observe.describe(q) for q in entry["heard"])
         else:
             line += "; heard no query in %.0f s" % listen["seconds"]
+        six = listen.get("mld") or {}
+        if entry["mld"] and six.get("error") and not listen.get("error"):
+            line += "; MLD not captured: %s" % six["error"]
     return line
+
+
+def valid_querier_address(address):
+    """A querier address as ``queriers`` takes them: dotted-quad IPv4, or IPv6 link-local (MLD
+    queriers query from their link-local address, RFC 3810 s.5.1.14)."""
+    if IPV4.match(address):
+        return all(int(part) <= 255 for part in address.split("."))
+    try:
+        return ":" in address and "%" not in address and ipaddress.IPv6Address(address).is_link_local
+    except ValueError:
+        return False
+
+
+def side_summary(side):
+    """What one family's querier does: ``querier 10.0.0.9 (us), 42 sent, 3 groups``."""
+    groups = _plural(len(side["groups"]), "group")
+    if side["address"] is None and "mld_version" in side:
+        return "waiting for a link-local address (%s, %s)" % (side["role"], groups)
+    if side["is_querier"]:
+        return "querier %s (us), %d sent, %s" % (side["address"], side["queries_sent"], groups)
+    if side["querier"]:
+        heard = ""
+        if side["last_query_heard_age"] is not None:
+            heard = " (heard %.1f s ago)" % side["last_query_heard_age"]
+        return "non-querier, querier is %s%s, %s" % (side["querier"], heard, groups)
+    return "non-querier, no querier heard, %s" % groups
 
 
 def main():
@@ -590,8 +733,9 @@ def main():
         module.fail_json(msg="listen must be 0..%g seconds, got %g" % (MAX_LISTEN, listen))
     ours = module.params["queriers"]
     for address in ours or []:
-        if not IPV4.match(address) or any(int(part) > 255 for part in address.split(".")):
-            module.fail_json(msg="queriers must list IPv4 addresses, got %r" % address)
+        if not valid_querier_address(address):
+            module.fail_json(msg="queriers must list IPv4 addresses or IPv6 link-local addresses (fe80::/10), got %r"
+                             % address)
 
     systemd = _systemd.Systemd(module.get_bin_path("systemctl"), module.run_command, module.warn)
     found = state.discover(state_dir)

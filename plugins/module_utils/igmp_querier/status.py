@@ -36,7 +36,7 @@ def process_alive(pid: Any) -> Optional[bool]:
         return None
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # beyond a C int no process can have the pid
         return False
     except OSError:
         return True  # EPERM: it exists, under another user

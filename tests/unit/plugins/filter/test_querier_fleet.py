@@ -168,3 +168,97 @@ def test_status_playbook_passes_on_a_healthy_lan_and_fails_after_its_table_other
     assert bad.stdout.index("<- state STALE (2") > table  # the table says what is wrong where
     assert bad.stdout.index("q11 lo: state STALE (2") > bad.stdout.index("<- state STALE (2")  # then it fails
     assert "Fail unless every LAN has one querier" in bad.stdout[table:]
+
+
+# --- the MLD side -----------------------------------------------------------------------------
+def with_mld(doc, address, querier, role=None):
+    """``doc`` (a daemon's schema-1 document) with the schema-2 "mld" object of its MLD side."""
+    doc = dict(doc, schema=2)
+    doc["mld"] = {
+        "address": address, "role": role or ("querier" if querier == address else "non-querier"), "querier": querier,
+        "mld_version": 2, "queries_sent": 3, "queries_heard": 0 if querier == address else 2, "queries_ignored": 0,
+        "last_query_sent": doc["updated"] - 1.0, "last_query_heard": doc["updated"] - 1.0,
+        "last_query_heard_from": None if querier == address else querier, "elections_won": 0, "elections_lost": 0,
+        "takeovers": 0, "malformed_dropped": 0, "groups_overflow": 0, "send_errors": 0, "role_changes": 0,
+        "recent_role_changes": [], "versions_heard": {}, "groups": [],
+        "timers": dict(doc["timers"]), "effective": dict(doc["effective"]),
+    }
+    return state.validate(doc)
+
+
+L9, L10, L100 = "fe80::9", "fe80::10", "fe80::100"
+
+
+def test_mld_querier_of_each_lan_is_named_on_its_own_line():
+    verdict = fleet(("q9", result(("eth0", with_mld(document(A), L9, L9), unit("active"))), FACTS),
+                    ("q10", result(("eth0", with_mld(document(B, lower=A), L10, L9), unit("active"))), FACTS),
+                    ("q100", result(("eth0", with_mld(document(C, lower=A), L100, L9), unit("active"))), FACTS))
+    assert verdict["failed"] is False, verdict["problems"]
+    assert verdict["lines"][:2] == ["LAN 10.0.0.0/24: querier 10.0.0.9 (q9 eth0)",
+                                    "LAN 10.0.0.0/24 MLD: querier fe80::9 (q9 eth0)"]
+    assert verdict["lines"][2:] == ["  q10 eth0 10.0.0.10 non-querier, MLD fe80::10 non-querier, health ok",
+                                    "  q100 eth0 10.0.0.100 non-querier, MLD fe80::100 non-querier, health ok",
+                                    "  q9 eth0 10.0.0.9 querier, MLD fe80::9 querier, health ok"]
+
+
+def test_two_mld_queriers_fail_lowest_address_by_number_first():
+    verdict = fleet(("q9", result(("eth0", with_mld(document(A), L100, L100), unit("active"))), FACTS),
+                    ("q10", result(("eth0", with_mld(document(B, lower=A), L10, L10), unit("active"))), FACTS))
+    assert verdict["failed"] is True
+    assert verdict["lines"][1] == "LAN 10.0.0.0/24 MLD: 2 QUERIERS: fe80::10 (q10 eth0), fe80::100 (q9 eth0)"
+    assert verdict["problems"] == [verdict["lines"][1] + " (a LAN settles within one query interval after a start; run again)"]
+
+
+def test_foreign_mld_querier_fails_while_the_igmp_side_passes():
+    verdict = fleet(("q9", result(("eth0", with_mld(document(A), L9, "fe80::1"), unit("active"))), FACTS),
+                    ("q10", result(("eth0", with_mld(document(B, lower=A), L10, "fe80::1"), unit("active"))), FACTS))
+    assert verdict["lines"][0] == "LAN 10.0.0.0/24: querier 10.0.0.9 (q9 eth0)"
+    assert verdict["problems"] == ["LAN 10.0.0.0/24 MLD: querier fe80::1 is NOT ONE OF THESE HOSTS"]
+
+
+def test_mld_side_waiting_for_its_link_local_is_no_querier():
+    verdict = fleet(("q9", result(("eth0", with_mld(document(A), None, None, role="querier"), unit("active"))), FACTS))
+    assert verdict["lines"] == ["LAN 10.0.0.0/24: querier 10.0.0.9 (q9 eth0)",
+                                "LAN 10.0.0.0/24 MLD: NO QUERIER (no instance running)",
+                                "  q9 eth0 10.0.0.9 querier, MLD (no link-local yet) querier, health ok"]
+    assert verdict["failed"] is True
+
+
+def test_hosts_without_mld_add_no_mld_line_and_mixed_fleets_judge_the_mld_hosts():
+    igmp_only = fleet(("q9", result(("eth0", document(A), unit("active"))), FACTS))
+    assert not any("MLD" in line for line in igmp_only["lines"])
+    mixed = fleet(("q9", result(("eth0", with_mld(document(A), L9, L9), unit("active"))), FACTS),
+                  ("q10", result(("eth0", document(B, lower=A), unit("active"))), FACTS))
+    assert mixed["failed"] is False and mixed["lines"][1] == "LAN 10.0.0.0/24 MLD: querier fe80::9 (q9 eth0)"
+
+
+def test_a_stopped_daemon_has_no_mld_querier_either():
+    verdict = fleet(("q9", result(("eth0", with_mld(document(A), L9, L9), unit("failed"))), FACTS))
+    assert "LAN 10.0.0.0/24 MLD: NO QUERIER (no instance running)" in verdict["lines"]
+
+
+@pytest.mark.parametrize("hostile", [{"mld": "x"}, {"mld": []}, {"mld": {"address": 5, "querier": ["x"], "role": {}}},
+                                     {"mld": {"address": "fe80::9", "querier": {"a": 1}, "role": "querier"}}])
+def test_hostile_mld_entries_never_raise(hostile):
+    res = result(("eth0", document(A), unit("active")))
+    res["interfaces"]["eth0"].update(hostile)
+    verdict = querier_fleet(querier_rows(res, "q9", FACTS), ["q9"])
+    assert isinstance(verdict["lines"], list)
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(os.path.dirname(sys.executable), "ansible-playbook")),
+                    reason="ansible-playbook is not installed next to this Python")
+def test_status_playbook_names_the_mld_querier_of_the_lan(tmp_path):
+    good = _playbook(tmp_path / "good", {
+        "q9": with_mld(document("127.0.0.9", interface="lo"), L9, L9),
+        "q10": with_mld(document("127.0.0.10", lower="127.0.0.9", interface="lo"), L10, L9)})
+    assert good.returncode == 0, good.stdout[-3000:]
+    assert "LAN 127.0.0.0/8: querier 127.0.0.9 (q9 lo)" in good.stdout
+    assert "LAN 127.0.0.0/8 MLD: querier fe80::9 (q9 lo)" in good.stdout
+    assert "q9: lo: IGMP querier 127.0.0.9 (us), 1 sent, 0 groups; MLD querier fe80::9 (us), 3 sent, 0 groups" in good.stdout
+    bad = _playbook(tmp_path / "bad", {
+        "q9": with_mld(document("127.0.0.9", interface="lo"), L100, L100),
+        "q10": with_mld(document("127.0.0.10", lower="127.0.0.9", interface="lo"), L10, L10)})
+    assert bad.returncode == 2, bad.stdout[-3000:]
+    table = bad.stdout.index("LAN 127.0.0.0/8 MLD: 2 QUERIERS: fe80::10 (q10 lo), fe80::100 (q9 lo)")
+    assert "Fail unless every LAN has one querier" in bad.stdout[table:]

@@ -138,3 +138,77 @@ def test_a_flood_of_spoofed_sources_keeps_the_table_bounded_and_the_lowest_liste
     assert obs.elected() == A
     assert obs.counters()["unlisted"] == 2001 - observe.MAX_SOURCES
     assert obs.counters()["packets"] == 2001
+
+
+# --- MLD (family ipv6): scapy builds the packets, the MLD codec decodes them ---------------------
+def mld_query(src, version=2, mrd=10000, group="::", qrv=2, qqic=125):
+    inet6 = pytest.importorskip("scapy.layers.inet6")
+    dst = "ff02::1" if group == "::" else group
+    hbh = inet6.IPv6ExtHdrHopByHop(options=[inet6.RouterAlert(value=0)])
+    if version == 1:
+        mld = inet6.ICMPv6MLQuery(mrd=mrd, mladdr=group)
+    else:
+        mld = inet6.ICMPv6MLQuery2(mrd=mrd, mladdr=group, QRV=qrv, QQIC=qqic)
+    return bytes(inet6.IPv6(src=src, dst=dst, hlim=1) / hbh / mld)
+
+
+def test_mld_queriers_lowest_address_first_by_number_not_text():
+    obs = observe.Observer(family=observe.IPV6)
+    for when, source in ((1.0, "fe80::100"), (2.0, "fe80::9"), (3.0, "fe80::10"), (4.0, "fe80::9")):
+        assert isinstance(obs.feed(mld_query(source), when), codec.Query)
+    entries = obs.queriers(now=5.0)
+    assert [e["source"] for e in entries] == ["fe80::9", "fe80::10", "fe80::100"]
+    assert obs.elected() == "fe80::9"
+    first = entries[0]
+    assert first["family"] == "ipv6" and first["version"] == 2 and first["count"] == 2
+    assert first["interval"] == 2.0 and first["max_response"] == 10.0
+    assert (first["qrv"], first["qqi"]) == (2, 125)
+    assert first["router_alert"] is True and first["ttl"] == 1
+    assert observe.describe(first) == "fe80::9 MLDv2 x2 every 2.0 s, max resp 10.0 s"
+
+
+def test_mldv1_query_and_address_specific_query():
+    obs = observe.Observer(family=observe.IPV6)
+    obs.feed(mld_query("fe80::9", version=1, mrd=5000), 10.0)
+    obs.feed(mld_query("fe80::9", version=1, mrd=1000, group="ff05::1:3"), 11.0)
+    (entry,) = obs.queriers(now=12.0)
+    assert entry["version"] == 1 and entry["versions"] == [1]
+    assert entry["general"] == 1 and entry["group_specific"] == 1
+    assert entry["max_response"] == 5.0 and (entry["qrv"], entry["qqi"]) == (0, 0)
+
+
+def test_mld_reports_done_and_garbage_are_counted_not_listed():
+    inet6 = pytest.importorskip("scapy.layers.inet6")
+    obs = observe.Observer(family=observe.IPV6)
+    hbh = inet6.IPv6ExtHdrHopByHop(options=[inet6.RouterAlert(value=0)])
+    report = inet6.IPv6(src="fe80::20", dst="ff05::1:3", hlim=1) / hbh / inet6.ICMPv6MLReport(mladdr="ff05::1:3")
+    done = inet6.IPv6(src="fe80::20", dst="ff02::2", hlim=1) / hbh / inet6.ICMPv6MLDone(mladdr="ff05::1:3")
+    assert obs.feed(bytes(report), 1.0) is None and obs.feed(bytes(done), 2.0) is None
+    assert obs.feed(b"\x60\x00garbage", 3.0) is None
+    assert obs.feed(v2_query(A), 4.0) is None  # an IPv4 datagram is not an IPv6 packet
+    counters = obs.counters()
+    assert counters["reports"] == 2 and counters["malformed"] == 2 and counters["packets"] == 4
+    assert len(obs) == 0 and obs.elected() is None
+
+
+def test_mld_unspecified_source_is_listed_but_never_elected():
+    obs = observe.Observer(family=observe.IPV6)
+    obs.feed(mld_query("::"), 1.0)
+    assert [e["source"] for e in obs.queriers(now=1.0)] == ["::"]
+    assert obs.elected() is None
+
+
+def test_mld_source_table_keeps_the_lowest_addresses():
+    obs = observe.Observer(max_sources=2, family=observe.IPV6)
+    for source in ("fe80::100", "fe80::10", "fe80::9", "fe80::ffff"):
+        obs.feed(mld_query(source), 1.0)
+    assert [e["source"] for e in obs.queriers(now=1.0)] == ["fe80::9", "fe80::10"]
+    assert obs.unlisted == 2
+
+
+def test_igmp_entries_name_their_family():
+    obs = observe.Observer()
+    obs.feed(v2_query(A), 1.0)
+    (entry,) = obs.queriers(now=1.0)
+    assert entry["family"] == "ipv4"
+    assert observe.describe(entry).startswith("10.0.0.9 IGMPv2 x1")

@@ -228,13 +228,14 @@ def test_check_mode_still_receives(tmp_path, capsys):
 
 # --- bad options ----------------------------------------------------------------------------------
 SEND = dict(mode="send", group="239.1.2.3", source=LOCAL)
+GROUP_RULE = "group must be a multicast address, IPv4 (224.0.0.0/4) or IPv6 (ff00::/8)"
 RECEIVE = dict(mode="receive", group="239.1.2.3", interface="lo")
 
 
 @pytest.mark.parametrize("args, message", [
-    (dict(SEND, group="10.1.1.1"), "group must be an IPv4 multicast address (224.0.0.0/4), got 10.1.1.1"),
-    (dict(SEND, group="ff02::1"), "group must be an IPv4 multicast address (224.0.0.0/4), got ff02::1"),
-    (dict(SEND, group="239.1.2"), "group must be an IPv4 multicast address (224.0.0.0/4), got '239.1.2'"),
+    (dict(SEND, group="10.1.1.1"), "%s, got 10.1.1.1" % GROUP_RULE),
+    (dict(SEND, group="2001:db8::1"), "%s, got 2001:db8::1" % GROUP_RULE),
+    (dict(SEND, group="239.1.2"), "%s, got '239.1.2'" % GROUP_RULE),
     (dict(SEND, port=0), "port must be 1..65535, got 0"),
     (dict(SEND, port=65536), "port must be 1..65535, got 65536"),
     (dict(SEND, count=0), "count must be 1..100000, got 0"),
@@ -269,7 +270,7 @@ def test_bad_options_fail_clearly(capsys, args, message):
 
 def test_every_bad_option_is_named_at_once(capsys):
     rc, out = run_module(capsys, mode="send", group="10.0.0.1", port=0, ttl=0, source=LOCAL)
-    assert out["msg"] == "group must be an IPv4 multicast address (224.0.0.0/4), got 10.0.0.1; port must be 1..65535, got 0; ttl must be 1..255, got 0"
+    assert out["msg"] == GROUP_RULE + ", got 10.0.0.1; port must be 1..65535, got 0; ttl must be 1..255, got 0"
 
 
 def test_source_that_is_not_ours_fails_clearly(capsys):

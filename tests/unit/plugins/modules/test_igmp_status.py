@@ -602,4 +602,14 @@ def test_every_key_of_a_heard_entry_is_documented():
     (heard,) = obs.queriers(now=2.0)
     assert set(heard) == set(documented["heard"]["contains"])
     sample = documented["listen"]["sample"]
-    assert set(obs.counters()) | {"seconds", "elected", "error"} == set(sample)
+    assert set(obs.counters()) | {"seconds", "elected", "error", "mld"} == set(sample)
+
+
+def test_a_pid_beyond_any_process_is_not_running_and_never_raises(tmp_path, capsys):
+    path = tmp_path / "eth0.json"
+    path.write_text(_hostile_text(tmp_path, lambda d: d.update(pid=2 ** 31)))
+    rc, out = run_module(capsys, state_dir=str(tmp_path))
+    assert rc == 0
+    reasons = out["interfaces"]["eth0"]["health_reasons"]
+    assert [r["code"] for r in reasons] == ["not_running"], reasons
+    assert reasons[0]["msg"] == "daemon not running (process 2147483648 is gone)"

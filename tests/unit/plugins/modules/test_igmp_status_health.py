@@ -107,7 +107,7 @@ def test_an_unreadable_state_file_is_critical_on_its_interface_alone(tmp_path, c
 
 @pytest.mark.parametrize("args, message", [
     ({"fail_on": "sometimes"}, "fail_on"),
-    ({"queriers": ["10.0.0.300"]}, "queriers must list IPv4 addresses, got '10.0.0.300'"),
+    ({"queriers": ["10.0.0.300"]}, "queriers must list IPv4 addresses or IPv6 link-local addresses (fe80::/10), got '10.0.0.300'"),
     ({"queriers": ["a\0b"]}, "queriers must list IPv4 addresses"),
 ])
 def test_bad_options_fail_clearly(tmp_path, capsys, args, message):
