@@ -99,10 +99,13 @@ class Daemon:
 
     def _side(self, family) -> Side:
         return Side(family, self.config.timers, self.interface, self.sockets, self.selector, self._wire_log,
-                    self._changed, lambda now: self.write_state(now))  # looked up late: tests wrap it
+                    self._changed, self._role_changed)
 
     def _changed(self) -> None:
         self.state_dirty = True
+
+    def _role_changed(self, now: float) -> None:
+        self.write_state(now)  # at once, and looked up at the call: tests wrap write_state
 
     # the IPv4 side's figures, as the daemon always reported them
     @property

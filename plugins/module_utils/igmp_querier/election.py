@@ -521,4 +521,3 @@ def _refreshes(record) -> bool:
     if record.record_type in (ALLOW_NEW_SOURCES, MODE_IS_INCLUDE, CHANGE_TO_INCLUDE):
         return bool(record.sources)
     return True
-
