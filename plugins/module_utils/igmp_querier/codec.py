@@ -318,8 +318,8 @@ def decode_records(data: bytes, length: int, label: str, size: int, text: Callab
         if rtype not in RECORD_TYPE_NAMES:
             raise MalformedPacket("%s record %d has unknown type %d" % (label, index + 1, rtype))
         if not is_group(data[offset + 4]):
-            raise MalformedPacket("%s record %d is for non-multicast group %s" % (label, index + 1,
-                                                                                 text(data[offset + 4:first])))
+            group = text(data[offset + 4:first])
+            raise MalformedPacket("%s record %d is for non-multicast group %s" % (label, index + 1, group))
         records.append(_new(GroupRecord, (
             rtype,
             text(data[offset + 4:first]),

@@ -203,6 +203,6 @@ def test_the_mld_querier_is_named_beside_the_igmp_one(tmp_path, capsys):
         "health ok",
     ]
     code, out, _err = run(capsys, "--state-dir", str(tmp_path), "--json")
-    assert json.loads(out)["interfaces"]["eth1"]["mld"] == {"role": "non-querier", "address": "fe80::10",
-                                                        "querier": "fe80::9", "mld_version": 2, "groups": 0,
-                                                        "queries_sent": 1}
+    expected = {"role": "non-querier", "address": "fe80::10", "querier": "fe80::9", "mld_version": 2, "groups": 0,
+                "queries_sent": 1}
+    assert json.loads(out)["interfaces"]["eth1"]["mld"] == expected
