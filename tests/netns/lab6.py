@@ -28,6 +28,7 @@ from typing import Dict, List, NamedTuple, Optional
 from scapy.layers.inet import IP
 from scapy.layers.inet6 import (ICMPv6MLQuery, ICMPv6MLQuery2, IPv6, IPv6ExtHdrHopByHop, RouterAlert)
 from scapy.layers.l2 import Ether
+from scapy.utils import checksum
 
 from tests.netns import lab as netlab
 
@@ -86,11 +87,21 @@ def link_locals(host: "netlab.Host", ifname: Optional[str] = None, bridge: bool 
     return found
 
 
-def wait_usable(host: "netlab.Host", address: str, timeout: float = 5.0) -> None:
-    """Wait until ``address`` is on the host's interface and no longer tentative (DAD done)."""
+def wait_usable(host: "netlab.Host", address: str, timeout: float = 5.0) -> float:
+    """Wait until ``address`` is on the host's interface and no longer tentative (DAD done);
+    returns the last time (time.time()) it was seen tentative, 0.0 if never."""
     want = normal(address)
-    netlab.wait_until(lambda: link_locals(host).get(want) == [] or link_locals(host).get(want) == ["nodad"],
-                      timeout, "%s usable on %s" % (address, host.name))
+    last_tentative = 0.0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = time.time()
+        flags = link_locals(host).get(want)
+        if flags is not None and "tentative" not in flags and "dadfailed" not in flags:
+            return last_tentative
+        if flags is not None and "tentative" in flags:
+            last_tentative = seen
+        time.sleep(0.02)
+    raise netlab.LabError("%s not usable on %s within %.1f s: %s" % (address, host.name, timeout, link_locals(host)))
 
 
 # --- the bridge -----------------------------------------------------------------------
@@ -294,14 +305,6 @@ class QueryCapture:
         self.sock.close()
 
 
-def _checksum_ok(layer) -> bool:
-    """Does the checksum on the wire equal the one scapy computes for the same bytes?"""
-    rebuilt = layer.__class__(bytes(layer))
-    wire = rebuilt.cksum
-    del rebuilt.cksum
-    return rebuilt.__class__(bytes(rebuilt)).cksum == wire
-
-
 def decode_query(frame: bytes, stamp: float) -> Optional[Query]:
     """An IGMP or MLD query in an Ethernet frame, or None for anything else."""
     try:
@@ -332,10 +335,7 @@ def decode_query(frame: bytes, stamp: float) -> Optional[Query]:
             return None
         version = 3 if len(payload) >= 12 else (2 if payload[1] else 1)
         alert = any(getattr(o, "option", None) == 20 for o in ip4.options)
-        total = sum(struct.unpack("!%dH" % (len(payload) // 2), payload[:len(payload) // 2 * 2]))
-        total = (total & 0xFFFF) + (total >> 16)
-        total = (total & 0xFFFF) + (total >> 16)
-        return Query(stamp, 4, ip4.src, ip4.dst, ip4.ttl, alert, version, total == 0xFFFF,
+        return Query(stamp, 4, ip4.src, ip4.dst, ip4.ttl, alert, version, checksum(payload) == 0,
                      payload[4:8] == b"\0\0\0\0", ether)
     return None
 
