@@ -18,6 +18,8 @@ for about a second). Captured frames are decoded by scapy: an oracle independent
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 import select
 import socket
 import struct
@@ -35,8 +37,6 @@ from tests.netns import lab as netlab
 ETH_P_ALL = 0x0003
 ETH_P_IPV6 = 0x86DD
 ALL_NODES = "ff02::1"
-#: ICMPv6 types of MLD (RFC 2710, RFC 3810).
-MLD_QUERY, MLDV1_REPORT, MLDV1_DONE, MLDV2_REPORT = 130, 131, 132, 143
 IGMP_QUERY = 0x11
 
 
@@ -79,7 +79,7 @@ def link_locals(host: "netlab.Host", ifname: Optional[str] = None, bridge: bool 
     args = ("-j", "-6", "addr", "show", "dev", ifname or host.ifname, "scope", "link")
     out = host.lab.bridge_ip(*args).stdout if bridge else host.ip(*args).stdout
     found: Dict[str, List[str]] = {}
-    for link in netlab.json.loads(out or "[]"):
+    for link in json.loads(out or "[]"):
         for info in link.get("addr_info", []):
             if info.get("family") == "inet6":
                 flags = [key for key in ("tentative", "nodad", "dadfailed") if info.get(key)]
@@ -117,11 +117,11 @@ def bridge_querier(lab: "netlab.Lab", link_local: str, mld_version: int = 2, que
     has no IPv4 address, and the bridge sends IGMP queries from 0.0.0.0, which no daemon counts."""
     lab.bridge_ip("link", "set", netlab.BRIDGE, "addrgenmode", "none")
     with netlab.netns(lab.bridge_ns):
-        fd = netlab.os.open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % netlab.BRIDGE, netlab.os.O_WRONLY)
+        fd = os.open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % netlab.BRIDGE, os.O_WRONLY)
         try:
-            netlab.os.write(fd, b"0")
+            os.write(fd, b"0")
         finally:
-            netlab.os.close(fd)
+            os.close(fd)
     lab.bridge_ip("addr", "add", "%s/64" % link_local, "dev", netlab.BRIDGE, "nodad")
     bridge_set(lab, "mcast_mld_version", str(mld_version),
                "mcast_query_interval", netlab._centi(query_interval),
@@ -137,7 +137,7 @@ def bridge_querier_off(lab: "netlab.Lab") -> None:
 def bridge_details(lab: "netlab.Lab") -> Dict:
     """The bridge's ``ip -d -j link show`` linkinfo data (mcast_* settings, the elected queriers)."""
     out = lab.bridge_ip("-d", "-j", "link", "show", netlab.BRIDGE).stdout
-    return netlab.json.loads(out)[0]["linkinfo"]["info_data"]
+    return json.loads(out)[0]["linkinfo"]["info_data"]
 
 
 def mdb6(lab: "netlab.Lab") -> List[Dict[str, str]]:
@@ -357,4 +357,4 @@ def wait_mld_state(daemon: "netlab.Daemon", predicate, timeout: float = 10.0, wh
 __all__ = ["enable_ipv6", "add_link_local", "remove_link_local", "link_locals", "wait_usable", "bridge_set",
            "bridge_querier", "bridge_querier_off", "bridge_details", "mdb6", "mdb_ports", "Membership6", "join", "Stream6",
            "mld_query", "send_ipv6", "Query", "QueryCapture", "decode_query", "mld_state", "wait_mld_state",
-           "normal", "time"]
+           "normal", "ipv6_mac", "ALL_NODES"]
