@@ -32,3 +32,35 @@ def _collection_root() -> str:
 COLLECTIONS_ROOT = _collection_root()
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
+
+
+# The shared helpers of tests/helpers.py as fixtures (the functions stay importable for the
+# benchmarks and the molecule verifiers, which run without this conftest).
+import pytest  # noqa: E402
+
+from tests import helpers  # noqa: E402
+
+
+@pytest.fixture(name="collections_root", scope="session")
+def collections_root_fixture():
+    """The sys.path entry holding ansible_collections/multicast/igmp (PYTHONPATH or
+    ANSIBLE_COLLECTIONS_PATH of a child process)."""
+    return helpers.collections_root()
+
+
+@pytest.fixture(name="run_module")
+def run_module_fixture(capsys):
+    """``run_module(main, **args)``: a module's main() in this process; (exit code, result)."""
+    return lambda main, **args: helpers.run_module(main, capsys, **args)
+
+
+@pytest.fixture(name="warnings_of", scope="session")
+def warnings_of_fixture():
+    """``warnings_of(result)``: the warning texts of a module result."""
+    return helpers.warnings_of
+
+
+@pytest.fixture(name="wait_until", scope="session")
+def wait_until_fixture():
+    """``wait_until(predicate, timeout, what, interval=0.05, error=AssertionError)``."""
+    return helpers.wait_until

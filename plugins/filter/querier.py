@@ -69,15 +69,35 @@ def querier_instances(entries, values):
     return instances
 
 
+def can_be_off(option):
+    """An option the daemon runs without unless given (a choice, no default): its role variable
+    also takes false or "off" for "not given" (igmp_querier_mld_version)."""
+    return option.default is None and bool(option.choices) and option.kind != "switch"
+
+
+def _unset(option, value):
+    """True when ``value`` leaves the option to the daemon's default."""
+    if value is None or value == "":
+        return True
+    return can_be_off(option) and (value is False or (isinstance(value, str) and value.strip().lower() == "off"))
+
+
+def _choice_words(option):
+    return ", ".join(["off"] + [str(choice) for choice in option.choices[:-1]]) + " or %s" % option.choices[-1]
+
+
 def _argv(instance):
     argv = ["--interface", "lo"]  # the name has its own check (it must exist on the host)
     for option in options.ROLE_OPTIONS:
         value = instance.get(option.name)
-        if option.kind == "switch" or value is None or value == "":
+        if option.kind == "switch" or _unset(option, value):
             continue
+        if can_be_off(option) and str(value).strip() not in [str(choice) for choice in option.choices]:
+            raise config.UsageError("%s must be %s, got %s" % (option.flag, _choice_words(option),
+                                                               json.dumps(value, default=str)))
         if isinstance(value, bool):
             raise config.UsageError("%s must be a number, got %s" % (option.flag, value))
-        argv += [option.flag, str(value)]
+        argv += [option.flag, str(value).strip() if can_be_off(option) else str(value)]
     return argv
 
 
@@ -134,7 +154,7 @@ def querier_options(instance, metrics_root=None):
             if option.kind == "switch":
                 if boolean(value, strict=False):
                     words.append(option.flag)
-            elif value is None or value == "":
+            elif _unset(option, value):
                 continue
             elif option.kind == "int":
                 words += [option.flag, str(int(float(value)))]
@@ -147,6 +167,12 @@ def querier_options(instance, metrics_root=None):
         name = instance["name"]
         words += [options.flag("metrics_file"), "%s/%s/%s.prom" % (metrics_root, name, name)]
     return " ".join(words)
+
+
+def querier_mld(instance):
+    """Whether an instance runs an MLD querier (its settings pass --mld-version): its unit then
+    gets the drop-in that allows IPv6 sockets."""
+    return options.flag("mld_version") in querier_options(instance).split()
 
 
 def is_interface_name(name):
@@ -199,6 +225,7 @@ class FilterModule(object):
             "querier_instances": querier_instances,
             "querier_problems": querier_problems,
             "querier_options": querier_options,
+            "querier_mld": querier_mld,
             "is_interface_name": is_interface_name,
             "querier_found_names": querier_found_names,
             "querier_duplicates": querier_duplicates,

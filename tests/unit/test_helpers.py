@@ -34,3 +34,19 @@ def test_warnings_of_reads_plain_and_structured_warnings():
     result = {"warnings": ["plain", {"event": {"msg": "structured"}}]}
     assert warnings_of(result) == ["plain", "structured"]
     assert warnings_of({}) == []
+
+
+def test_the_helpers_are_fixtures_too(collections_root, warnings_of, wait_until):
+    link = os.path.join(collections_root, "ansible_collections", "multicast", "igmp")
+    assert os.path.realpath(link) == os.path.realpath(REPO)
+    assert warnings_of({"warnings": ["w"]}) == ["w"]
+    assert wait_until(lambda: "now", timeout=0) == "now"
+
+
+def test_run_module_fixture_runs_a_module_main_in_this_process(run_module, warnings_of, tmp_path):
+    from ansible_collections.multicast.igmp.plugins.modules import igmp_status  # pylint: disable=import-outside-toplevel
+
+    rc, out = run_module(igmp_status.main, state_dir=str(tmp_path / "absent"))
+    assert rc == 0 and out["changed"] is False and out["interfaces"] == {}
+    assert out["msg"].startswith("no igmp-querier instance on this host")
+    assert warnings_of(out) == []

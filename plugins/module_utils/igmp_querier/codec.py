@@ -74,7 +74,7 @@ class Query(NamedTuple):
 
     @property
     def is_general(self) -> bool:
-        return self.group == ANY
+        return self.group == ANY or self.group == "::"  # IGMP or MLD (codec_mld.ANY6)
 
 
 class Report(NamedTuple):

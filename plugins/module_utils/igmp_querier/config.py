@@ -16,11 +16,8 @@ from typing import Optional, Sequence
 from . import __version__
 from .codec import MAX_FLOAT_CODE_VALUE, MAX_V2_RESPONSE_TENTHS
 from .options import BY_NAME, OPTIONS, flag, range_text
-# Re-exported: election.py, status.py and tests import these from here.
-from .timers import (  # noqa: F401 pylint: disable=unused-import
-    DEFAULT_MAX_RESPONSE, DEFAULT_QUERY_INTERVAL, DEFAULT_ROBUSTNESS, DEFAULT_SNOOPING_TIMEOUT, DEFAULT_STATE_DIR,
-    LAST_MEMBER_QUERY_INTERVAL, MAX_MLDV1_RESPONSE_TENTHS, MAX_QUERY_INTERVAL, MAX_ROBUSTNESS, MAX_SNOOPING_TIMEOUT, MAX_TIMEOUT,
-    MIN_QUERY_INTERVAL, PROG, SNOOPING_MARGIN, Config, Timers, default_max_response, human, rfc_timeout, timeout_cap,
+from .timers import (
+    MAX_MLDV1_RESPONSE_TENTHS, PROG, SNOOPING_MARGIN, Config, Timers, default_max_response, human, timeout_cap,
 )
 
 
@@ -94,9 +91,10 @@ def validate(args: argparse.Namespace) -> Config:
     _check(abs(tenths - mrt * 10) < 1e-6,
            "%s has 0.1 s resolution, got %s" % (flag("max_response_time"), human(mrt)))
     if args.mld_version == 1:
+        mldv1_limit = human(MAX_MLDV1_RESPONSE_TENTHS / 10.0)
         _check(tenths <= MAX_MLDV1_RESPONSE_TENTHS, "%s must be at most %s seconds with %s 1 (MLDv1 carries "
-               "milliseconds in 16 bits), got %s" % (flag("max_response_time"), human(MAX_MLDV1_RESPONSE_TENTHS / 10.0),
-                                                      flag("mld_version"), human(mrt)))
+               "milliseconds in 16 bits), got %s" % (flag("max_response_time"), mldv1_limit, flag("mld_version"),
+                                                     human(mrt)))
     _check(mrt < qi,
            "%s must be less than %s (%s s), got %s" % (flag("max_response_time"), flag("query_interval"), human(qi), human(mrt)))
     snooping = args.snooping_timeout

@@ -17,7 +17,6 @@ file, see :mod:`instance`). Log lines that traffic can trigger share one budget 
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import selectors
@@ -26,30 +25,15 @@ import socket
 import time
 from typing import Callable, Optional
 
-from . import __version__, instance, link, metrics, ratelimit
+from . import __version__, instance, metrics, ratelimit
 from . import netif as host_netif
 from . import sockets as host_sockets
 from . import state as statefile
-from .codec import ANY, Malformed, decode_float_code, decode_ipv4, describe, encode_float_code
-from .timers import Config
+from .codec import decode_float_code, encode_float_code
+from .family import IGMP, MLD
 from .netif import LinkState
-from .election import (
-    AddressChanged,
-    Adopted,
-    ElectionWon,
-    GroupExpired,
-    GroupJoined,
-    GroupTableFull,
-    LeaveNotQueried,
-    Querier,
-    QueryHeard,
-    QueryIgnored,
-    Reason,
-    RoleChanged,
-    SendQuery,
-    TimeoutClamped,
-    VersionMismatch,
-)
+from .side import BACKOFF_MIN, Side  # noqa: F401 pylint: disable=unused-import  # tests read BACKOFF_MIN here
+from .timers import Config
 
 log = logging.getLogger("igmp_querier")
 
@@ -58,23 +42,11 @@ EXIT_CONFIG = 1
 EXIT_USAGE = 2
 EXIT_NOPERM = 77  # sysexits EX_NOPERM
 
-#: Frames handled per wake-up before timers get a turn (keeps the schedule under a flood).
-RX_BATCH = 256
 #: Dirty state is written at most this often (seconds); at least once per query interval.
 STATE_MIN_GAP = 1.0
 #: With rtnetlink notifications, the link is re-read this often (seconds) only as a safety net;
 #: without them, every query interval. (Reading the address costs a netlink dump per call.)
 LINK_RECHECK_WITH_NETLINK = 30.0
-BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
-
-#: sendto() errors that mean "not now", not "the socket is gone": that query is dropped and
-#: counted (send_errors), the sockets stay open. ENOBUFS: the egress queue dropped it (the
-#: sender sets IP_RECVERR) or our queued frames fill the send buffer; EAGAIN/EWOULDBLOCK: send
-#: buffer full; ENOMEM: no memory for the frame right now. Every other errno closes both
-#: sockets and reopens them with backoff: ENXIO/ENODEV (interface gone), ENETDOWN (link down),
-#: EADDRNOTAVAIL (our address removed), ENETUNREACH/EHOSTUNREACH (no route), EBADF, EPERM/EACCES
-#: (a firewall; reopening re-checks the link and backs off), and any errno not listed here.
-TRANSIENT_SEND_ERRORS = frozenset({errno.ENOBUFS, errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOMEM})
 
 CAP_MESSAGE = (
     "CAP_NET_RAW is required to open raw IGMP and packet sockets. Run as root, or grant the "
@@ -89,7 +61,8 @@ class ConfigurationError(Exception):
 
 class Daemon:
     """``clock``, ``wall``, ``netif``, ``sockets`` and ``selector`` are the daemon's only ways out;
-    unit tests pass fakes (tests/unit/.../test_daemon.py)."""
+    unit tests pass fakes (tests/unit/.../test_daemon.py). One :class:`side.Side` per address
+    family: ``igmp`` always, ``mld`` with ``--mld-version`` (else None)."""
 
     def __init__(self, config: Config, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time, netif=host_netif, sockets=host_sockets,
@@ -100,36 +73,53 @@ class Daemon:
         self.wall = wall
         self.netif = netif
         self.sockets = sockets
-        self.querier = Querier(config.timers)
-        self.malformed = 0
-        self.send_errors = 0
-        self.versions_heard = {}  # IGMP version -> last time a query of it was heard (monotonic)
+        self.selector = selectors.DefaultSelector() if selector is None else selector
+        self.log_limit = ratelimit.LogLimiter()
+        self.igmp = self._side(IGMP)
+        self.mld = self._side(MLD) if config.timers.mld_version else None
+        self.sides = [side for side in (self.igmp, self.mld) if side is not None]
         self.started_wall = wall()
         self.started = clock()
         self.link = LinkState(False, False, 0, None)
-        self.rx: Optional[socket.socket] = None
-        self.tx: Optional[socket.socket] = None
         self.netlink: Optional[socket.socket] = None
-        self.selector = selectors.DefaultSelector() if selector is None else selector
         self.stopping = False
-        self.backoff = BACKOFF_MIN
-        self.retry_at: Optional[float] = None
         self.link_check_at = 0.0
-        self._pending_action: Optional[link.Action] = None  # planned, not done: the sockets failed
         self.state_dirty = True
         self.state_written = float("-inf")
         self.state_path = statefile.state_path(config.state_dir, config.interface)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._last_malformed_log = float("-inf")
         self._last_state_error = float("-inf")
-        self.log_limit = ratelimit.LogLimiter()
         self.lock_fd: Optional[int] = None
         self._reload_requested = False
         self._status_requested = False
         self._signals_installed = False
         self._last_metrics_error = float("-inf")
+
+    def _side(self, family) -> Side:
+        return Side(family, self.config.timers, self.interface, self.sockets, self.selector, self._wire_log,
+                    self._changed, lambda now: self.write_state(now))  # looked up late: tests wrap it
+
+    def _changed(self) -> None:
+        self.state_dirty = True
+
+    # the IPv4 side's figures, as the daemon always reported them
+    @property
+    def querier(self):
+        return self.igmp.querier
+
+    @property
+    def send_errors(self) -> int:
+        return self.igmp.send_errors
+
+    @property
+    def malformed(self) -> int:
+        return self.igmp.malformed
+
+    @property
+    def backoff(self) -> float:
+        return self.igmp.backoff
 
     # --- set-up ---------------------------------------------------------------------
     def preflight(self) -> None:
@@ -138,6 +128,14 @@ class Daemon:
             raise ConfigurationError(self.netif.missing_interface_message(self.interface))
         # Without CAP_NET_RAW this raises PermissionError, which main() turns into exit 77.
         self.sockets.check_raw()
+        if self.mld is not None:
+            try:
+                self.sockets.check_raw6()
+            except PermissionError:
+                raise
+            except OSError as exc:
+                raise ConfigurationError("--mld-version needs IPv6, which this host cannot open a raw ICMPv6 "
+                                         "socket for (%s)" % exc)
         try:
             statefile.make_state_dir(self.config.state_dir)
         except OSError as exc:
@@ -178,103 +176,22 @@ class Daemon:
             return
         self.selector.register(self.netlink, selectors.EVENT_READ, "netlink")
 
-    # --- sockets --------------------------------------------------------------------
-    def _close(self, which: str) -> None:
-        sock = getattr(self, which)
-        if sock is None:
-            return
-        try:
-            self.selector.unregister(sock)
-        except (KeyError, ValueError):
-            pass
-        sock.close()
-        setattr(self, which, None)
-
-    def _socket_failed(self, what: str, exc: OSError, now: float) -> None:
-        log.warning("%s socket on %s failed (%s); reopening in %.1f s", what, self.interface, exc, self.backoff)
-        self._close("rx")
-        self._close("tx")
-        self.retry_at = now + self.backoff
-        self.backoff = min(self.backoff * 2, BACKOFF_MAX)
-
-    def _open_sockets(self, state: LinkState, now: float) -> bool:
-        try:
-            if self.rx is None:
-                self.rx = self.sockets.open_receiver(self.interface, state.index)
-                self.selector.register(self.rx, selectors.EVENT_READ, "rx")
-            if self.tx is None and state.address is not None:
-                self.tx = self.sockets.open_sender(self.interface, state.index, state.address)
-        except PermissionError:
-            raise
-        except OSError as exc:
-            self._socket_failed("opening the", exc, now)
-            return False
-        self.retry_at = None
-        self.backoff = BACKOFF_MIN
-        return True
-
     # --- link and address -----------------------------------------------------------
     def check_link(self, now: float) -> bool:
-        """Re-read the link and carry out :func:`link.plan`; True when a query left."""
-        old, new = self.link, self.netif.link_state(self.interface)
+        """Re-read the link and let each family follow it (:func:`link.plan`); True when a query left."""
+        old = self.link
+        new = self.netif.link_state(self.interface, ipv6=True) if self.mld is not None else \
+            self.netif.link_state(self.interface)
         self.link = new
-        interval = self.querier.query_interval
+        interval = min(side.querier.query_interval for side in self.sides)
         if self.netlink is not None:
             interval = max(interval, LINK_RECHECK_WITH_NETLINK)
         self.link_check_at = now + interval
-        todo = link.plan(self.interface, old, new, queried=self.querier.queries_sent > 0)
-        for level, line in todo.logs:
-            log.log(level, "%s", line)
-        if todo.close_tx:
-            self._close("tx")
-        if todo.close_rx:
-            self._close("rx")
-        if not todo.open_sockets:
-            self.state_dirty = True
-            return False
-        if todo.action is not None and self._pending_action is not link.Action.START:
-            self._pending_action = todo.action
-        if not self._open_sockets(new, now):
-            return False  # the action waits for the reopen: link.plan() sees no change then
-        if todo.action_log is not None:
-            log.log(todo.action_log[0], "%s", todo.action_log[1])
-        action, self._pending_action = self._pending_action, None
         sent = False
-        if action is link.Action.START:
-            sent = self._apply(self.querier.start(now, new.address), now)
-        elif action is link.Action.SET_ADDRESS:
-            sent = self._apply(self.querier.set_address(new.address, now), now)
+        for side in self.sides:
+            sent = side.follow(old, new, now, link_logs=side is self.igmp) or sent
         self.state_dirty = True
         return sent
-
-    # --- events ---------------------------------------------------------------------
-    def _send(self, request: SendQuery, now: float) -> bool:
-        """Send one query; True when it left (the querier counts it)."""
-        if self.tx is None:
-            log.debug("Not sending %s query: no usable socket on %s", request.reason, self.interface)
-            return False
-        destination, payload = self.querier.datagram(request)
-        try:
-            self.tx.sendto(payload, (destination, 0))
-        except OSError as exc:
-            self.send_errors += 1
-            self.state_dirty = True
-            if exc.errno in TRANSIENT_SEND_ERRORS:
-                self._wire_log(logging.WARNING, now, "%s query to %s not sent on %s (%s): dropped, socket kept; "
-                               "%d queries could not leave so far", request.reason, destination,
-                               self.interface, os.strerror(exc.errno), self.send_errors)
-                return False
-            self._socket_failed("Send", exc, now)
-            return False
-        self.querier.record_sent(now)
-        self.state_dirty = True
-        line = ("Sent IGMPv%d %s query to %s from %s", self.querier.timers.igmp_version, request.reason,
-                destination, self.link.address)
-        if request.group == ANY:
-            log.debug(*line)  # paced by our own schedule, not by the wire
-        else:
-            self._wire_log(logging.DEBUG, now, *line)  # group-specific: follows the leaves heard
-        return True
 
     def _wire_log(self, level: int, now: float, message: str, *args) -> None:
         """Log a line that traffic on the wire can trigger, within the global budget."""
@@ -289,87 +206,12 @@ class Daemon:
         log.log(level, message, *args)
 
     def _apply(self, events, now: float) -> bool:
-        """Carry out the querier's events; True when a query left."""
-        sent = False
-        for event in events:
-            if isinstance(event, SendQuery):
-                sent = self._send(event, now) or sent
-            elif isinstance(event, QueryHeard):
-                self.versions_heard[event.query.version] = now
-                self._wire_log(logging.DEBUG, now, "Heard %s from %s", describe(event.query), event.source)
-            elif isinstance(event, RoleChanged):
-                self._role_changed(event, now)
-                self.write_state(now)
-            elif isinstance(event, ElectionWon):
-                self._wire_log(logging.INFO, now, "WON against %s: our %s is lower; %s will back off",
-                               event.against, self.link.address, event.against)
-            elif isinstance(event, Adopted):
-                self._wire_log(logging.INFO, now, "Adopted querier %s's robustness %d and query interval %g s "
-                               "(takeover timeout now %g s)", event.source, event.robustness,
-                               event.query_interval, event.timeout)
-            elif isinstance(event, VersionMismatch):
-                self._wire_log(logging.WARNING, now, "LAN mixes IGMP versions: %s sends IGMPv%d queries, we send "
-                               "IGMPv%d; hosts fall back to the oldest version heard (RFC 3376 s.7). Configure "
-                               "every querier alike.", event.source, event.heard_version, event.our_version)
-            elif isinstance(event, GroupJoined):
-                self._wire_log(logging.DEBUG, now, "Group %s reported by %s (IGMPv%d)", event.group, event.reporter,
-                               event.version)
-                self.state_dirty = True
-            elif isinstance(event, GroupExpired):
-                self._wire_log(logging.DEBUG, now, "Group %s expired", event.group)
-                self.state_dirty = True
-            elif isinstance(event, QueryIgnored):
-                self._wire_log(logging.DEBUG, now, "Ignored a query from %s: %s (hosts would not answer it)",
-                               event.source, event.reason)
-            elif isinstance(event, TimeoutClamped):
-                self._wire_log(logging.WARNING, now, "Querier %s advertises timers implying a %g s takeover timeout; "
-                               "the switches forget memberships after --snooping-timeout %g s, so %g s is used",
-                               event.source, event.advertised, self.querier.timers.snooping_timeout, event.cap)
-            elif isinstance(event, GroupTableFull):
-                self._wire_log(logging.WARNING, now, "Group table of %s is full (%d groups): %d reports for new groups "
-                               "refused so far (leaves still get their group-specific queries)", self.interface,
-                               len(self.querier.groups), event.refused)
-            elif isinstance(event, LeaveNotQueried):
-                self._wire_log(logging.WARNING, now, "Group-specific query schedule of %s is full: leave for %s not "
-                               "queried (%d so far)", self.interface, event.group, event.dropped)
-            elif isinstance(event, AddressChanged):
-                log.info("Address of %s changed: %s -> %s", self.interface, event.old, event.new)
-                self.state_dirty = True
-        return sent
+        """Carry out the IPv4 querier's events; True when a query left."""
+        return self.igmp.apply(events, now)
 
-    def _role_changed(self, event: RoleChanged, now: float) -> None:
-        if event.reason is Reason.LOST:
-            self._wire_log(logging.WARNING, now, "LOST to %s: its address is lower than ours (%s); now non-querier",
-                           event.querier, self.link.address)
-        elif event.previous is None:
-            self._wire_log(logging.WARNING, now, "No querier with a lower address than ours (%s) remains: "
-                           "taking over as querier", self.link.address)
-        else:
-            self._wire_log(logging.WARNING, now, "No query from %s for %.1f s (timeout %g s): taking over as querier",
-                           event.previous, event.silent_for, self.querier.timeout)
-
-    def on_rx(self, now: float) -> None:
-        for _count in range(RX_BATCH):
-            if self.rx is None:
-                return
-            try:
-                frame = self.sockets.receive(self.rx)
-            except OSError as exc:
-                self._socket_failed("Receive", exc, now)
-                self.check_link(now)
-                return
-            if frame is None:
-                return
-            data, outgoing = frame
-            packet = decode_ipv4(data)
-            if isinstance(packet, Malformed):
-                self.malformed += 1
-                if now - self._last_malformed_log >= 10.0:
-                    self._last_malformed_log = now
-                    self._wire_log(logging.DEBUG, now, "Dropped malformed IGMP (%s); %d so far", packet.reason,
-                                   self.malformed)
-                continue
-            self._apply(self.querier.handle_packet(packet, now, own=outgoing), now)
+    def on_rx(self, side: Side, now: float) -> None:
+        if not side.on_rx(now):
+            self.check_link(now)
 
     def on_netlink(self, now: float) -> None:
         indexes = self.sockets.drain_netlink(self.netlink)
@@ -379,11 +221,14 @@ class Daemon:
     # --- state file -----------------------------------------------------------------
     def write_state(self, now: float) -> None:
         link = "up" if self.link.up else ("down" if self.link.exists else "absent")
+        igmp, mld = self.igmp, self.mld
         document = statefile.build(
-            self.querier, interface=self.interface, address=self.link.address, link=link,
+            igmp.querier, interface=self.interface, address=self.link.address, link=link,
             pid=os.getpid(), version=__version__, started=self.started_wall,
-            malformed=self.malformed, now_mono=now, now_wall=self.wall(), send_errors=self.send_errors,
-            versions_heard=self.versions_heard,
+            malformed=igmp.malformed, now_mono=now, now_wall=self.wall(), send_errors=igmp.send_errors,
+            versions_heard=igmp.versions_heard,
+            mld=None if mld is None else statefile.Section(mld.querier, mld.address, mld.malformed, mld.send_errors,
+                                                           mld.versions_heard),
         )
         if self.config.metrics_file:
             try:
@@ -405,16 +250,22 @@ class Daemon:
     def _state_due(self) -> float:
         if self.state_dirty:
             return self.state_written + STATE_MIN_GAP
-        return self.state_written + self.querier.query_interval
+        return self.state_written + min(side.querier.query_interval for side in self.sides)
 
     # --- the loop -------------------------------------------------------------------
+    def _querier_deadline(self) -> Optional[float]:
+        deadlines = [d for d in (side.querier.next_deadline() for side in self.sides) if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def _retry_due(self, now: float) -> bool:
+        return any(side.retry_at is not None and now >= side.retry_at for side in self.sides)
+
     def next_deadline(self) -> float:
         candidates = [self._state_due(), self.link_check_at]
-        deadline = self.querier.next_deadline()
+        deadline = self._querier_deadline()
         if deadline is not None:
             candidates.append(deadline)
-        if self.retry_at is not None:
-            candidates.append(self.retry_at)
+        candidates.extend(side.retry_at for side in self.sides if side.retry_at is not None)
         return min(candidates)
 
     def run(self) -> int:
@@ -427,8 +278,8 @@ class Daemon:
             timeout = max(0.0, self.next_deadline() - self.clock())
             for key, _mask in self.selector.select(timeout):
                 now = self.clock()
-                if key.data == "rx":
-                    self.on_rx(now)
+                if isinstance(key.data, Side):
+                    self.on_rx(key.data, now)
                 elif key.data == "netlink":
                     self.on_netlink(now)
                 else:
@@ -443,10 +294,11 @@ class Daemon:
                 self._status_requested = False
                 log.info("%s", self.status_line(now))
             sent = False
-            if (self.retry_at is not None and now >= self.retry_at) or now >= self.link_check_at:
+            if self._retry_due(now) or now >= self.link_check_at:
                 sent = self.check_link(now)
-            sent = self._apply(self.querier.tick(now), now) or sent
-            if sent and self.link_check_at < (self.querier.next_deadline() or float("inf")):
+            for side in self.sides:
+                sent = side.apply(side.querier.tick(now), now) or sent
+            if sent and self.link_check_at < (self._querier_deadline() or float("inf")):
                 # Re-check early rather than wake up for it alone before the next query.
                 self.check_link(now)
             if sent or now >= self._state_due():
@@ -457,29 +309,31 @@ class Daemon:
         return EXIT_OK
 
     def reload(self, now: float) -> None:
-        """SIGHUP: re-read the link, reopen both sockets, rewrite the state file. The querier's
-        role and schedule carry on as they were (no startup burst, no election)."""
+        """SIGHUP: re-read the link, reopen every socket, rewrite the state file. The queriers'
+        roles and schedules carry on as they were (no startup burst, no election)."""
         log.info("SIGHUP: re-checking %s, reopening its sockets and rewriting %s", self.interface, self.state_path)
-        self._close("rx")
-        self._close("tx")
-        self.retry_at = None
-        self.backoff = BACKOFF_MIN
+        for side in self.sides:
+            side.close_all()
+            side.reset_backoff()
         self.check_link(now)
         self.write_state(now)
 
     def status_line(self, now: float) -> str:
         """SIGUSR1: everything the state file says about the election and the counters, in one line."""
-        q = self.querier
+        q = self.igmp.querier
         uptime = int(now - self.started)
         link = "up" if self.link.up else ("down" if self.link.exists else "absent")
-        return ("Status on %s: %s, querier %s, our address %s, link %s; queries sent %d, heard %d, ignored %d; "
+        line = ("Status on %s: %s, querier %s, our address %s, link %s; queries sent %d, heard %d, ignored %d; "
                 "elections won %d, lost %d; takeovers %d; role changes %d; groups %d (overflow %d); "
                 "malformed packets dropped %d; send errors %d; log lines suppressed %d; uptime %dh%02dm%02ds"
                 % (self.interface, q.role, q.elected(now) or "none", self.link.address or "none", link,
                    q.queries_sent, q.queries_heard, q.queries_ignored, q.elections_won, q.elections_lost,
-                   q.takeovers, q.role_changes, len(q.groups), q.groups.dropped, self.malformed,
-                   self.send_errors, self.log_limit.suppressed_total, uptime // 3600, uptime // 60 % 60,
+                   q.takeovers, q.role_changes, len(q.groups), q.groups.dropped, self.igmp.malformed,
+                   self.igmp.send_errors, self.log_limit.suppressed_total, uptime // 3600, uptime // 60 % 60,
                    uptime % 60))
+        if self.mld is not None:
+            line += "; MLD: " + self.mld.status(now)
+        return line
 
     def _drain_wake(self) -> None:
         try:
@@ -489,14 +343,20 @@ class Daemon:
             pass
 
     def shutdown(self) -> None:
-        q = self.querier
         uptime = int(self.clock() - self.started)
-        log.info("Stopping on %s: queries sent %d, heard %d; elections won %d, lost %d; takeovers %d; "
-                 "malformed packets dropped %d; uptime %dh%02dm%02ds",
-                 self.interface, q.queries_sent, q.queries_heard, q.elections_won, q.elections_lost,
-                 q.takeovers, self.malformed, uptime // 3600, uptime // 60 % 60, uptime % 60)
-        for which in ("rx", "tx", "netlink"):
-            self._close(which)
+        log.info("Stopping on %s: %s; uptime %dh%02dm%02ds", self.interface, self.igmp.totals(),
+                 uptime // 3600, uptime // 60 % 60, uptime % 60)
+        if self.mld is not None:
+            log.info("MLD on %s: %s", self.interface, self.mld.totals())
+        for side in self.sides:
+            side.close_all()
+        if self.netlink is not None:
+            try:
+                self.selector.unregister(self.netlink)
+            except (KeyError, ValueError):
+                pass
+            self.netlink.close()
+            self.netlink = None
         for path in (self.state_path, self.config.metrics_file):  # a stopped daemon exports nothing
             try:
                 if path:
@@ -509,13 +369,15 @@ class Daemon:
 
 
 def banner(daemon: Daemon) -> None:
-    timers = daemon.querier.timers
+    timers = daemon.igmp.querier.timers
     address = daemon.netif.ipv4_address(daemon.interface)
     log.info("Starting IGMP Querier %s on %s (%s)", __version__, daemon.interface, address or "no IPv4 address yet")
     log.info("Query interval: %gs, Competitor timeout: %gs, Max response: %gs, Robustness: %d, IGMPv%d, "
              "Snooping timeout: %gs (takeover timeout at most %gs)",
              timers.query_interval, timers.other_querier_present_interval, timers.max_response_time,
              timers.robustness, timers.igmp_version, timers.snooping_timeout, timers.timeout_cap)
+    if daemon.mld is not None:
+        log.info("MLD querier on: MLDv%d from the IPv6 link-local address, same timers", timers.mld_version)
     log.info("[Startup] Sending %d rapid queries (every %gs), then one every %gs",
              timers.startup_count, timers.startup_interval, timers.query_interval)
     log.info("State file: %s", daemon.state_path)

@@ -6,10 +6,12 @@
 Sans-I/O (in the style of h11): decoded packets and the current time go in, events come
 out. It owns no socket, no clock and no thread, so every transition is a unit test.
 
-Election (RFC 2236 s.3, RFC 3376 s.6.6.2): the numerically lowest IPv4 source of a valid
-query is the querier. Our own looped-back queries, queries from 0.0.0.0 (a snooping
-switch's proxy queries, RFC 4541 s.2.1.1) and queries hosts would not answer (see
-:func:`codec.query_defect`) never make us back off. A non-querier takes over when no
+One implementation for both families (:mod:`family`): IGMP over IPv4 and MLD over IPv6.
+Election (RFC 2236 s.3, RFC 3376 s.6.6.2, RFC 3810 s.7.6.2): the numerically lowest source
+address of a valid query is the querier. Our own looped-back queries, queries from 0.0.0.0 (a
+snooping switch's proxy queries, RFC 4541 s.2.1.1) and queries hosts would not answer (see
+``Family.query_defect``: misaddressed, TTL/Hop Limit not 1, MLD from a non-link-local source)
+never make us back off. A non-querier takes over when no
 lower-addressed querier has been heard for the Other Querier Present Interval, which never
 exceeds the switches' membership timer (``Timers.timeout_cap``) whatever the querier
 advertises; after a takeover we query with our own configured timers.
@@ -28,7 +30,6 @@ from typing import Deque, List, Optional, Tuple
 
 from .codec import (
     ALLOW_NEW_SOURCES,
-    ANY,
     BLOCK_OLD_SOURCES,
     CHANGE_TO_INCLUDE,
     MODE_IS_INCLUDE,
@@ -37,10 +38,8 @@ from .codec import (
     Query,
     Report,
     V3Report,
-    encode_query,
-    ip_key,
-    query_defect,
 )
+from .family import IGMP, Family
 from .timers import Timers, rfc_timeout
 from .groups import GroupTable
 from .gsq import GroupQueries
@@ -186,12 +185,14 @@ class AddressChanged(Event):
 class Querier:
     """One interface's querier. All times are seconds on one monotonic clock."""
 
-    def __init__(self, timers: Timers, address: Optional[str] = None) -> None:
+    def __init__(self, timers: Timers, address: Optional[str] = None, family: Family = IGMP) -> None:
         self.timers = timers
+        self.family = family
+        self.version = family.version(timers)  # of the queries we send
         self.robustness = timers.robustness  # may be adopted from the querier's QRV
         self.query_interval = timers.query_interval  # may be adopted from the querier's QQIC
         self.role = QUERIER
-        self.groups = GroupTable()
+        self.groups = GroupTable(unreported=family.unreported_group, full_version=family.full_version)
         self.queries_sent = 0
         self.queries_heard = 0
         self.queries_ignored = 0
@@ -224,16 +225,16 @@ class Querier:
     @address.setter
     def address(self, value: Optional[str]) -> None:
         self._address = value
-        self._own_key = None if value is None else ip_key(value)
+        self._own_key = None if value is None else self.family.key(value)
         if value is not None:
             self._heard.pop(value)
         lower = [(t, s) for s, t in self._heard.items() if self._is_lower(s)]
         self._last_lower = max(lower) if lower else None
-        self._lower = [(ip_key(s), s) for _t, s in lower]
+        self._lower = [(self.family.key(s), s) for _t, s in lower]
         heapq.heapify(self._lower)
 
     def _is_lower(self, src: str) -> bool:
-        return self._own_key is None or ip_key(src) < self._own_key
+        return self._own_key is None or self.family.key(src) < self._own_key
 
     @property
     def timeout(self) -> float:
@@ -295,7 +296,7 @@ class Querier:
         return self.tick(now)
 
     def set_address(self, address: Optional[str], now: float) -> list:
-        """The interface's primary IPv4 address changed (None: it has none)."""
+        """Our source address changed: the primary IPv4 address, the IPv6 link-local (None: none)."""
         if address == self.address:
             return []
         old = self.address
@@ -306,14 +307,14 @@ class Querier:
         if self.role == QUERIER:
             # Announce ourselves with the new source, so the election runs against it now.
             self._next_query = now
-            events.append(SendQuery(ANY, self.timers.max_response_tenths, Reason.ADDRESS))
+            events.append(SendQuery(self.family.any, self.timers.max_response_tenths, Reason.ADDRESS))
             self._after_general(now)
         return events + self.tick(now)
 
     def datagram(self, request: SendQuery) -> Tuple[str, bytes]:
         """Destination and bytes of ``request`` with our version and the QRV/QQIC in force."""
-        return encode_query(self.timers.igmp_version, request.max_resp_tenths, self.robustness,
-                            self.query_interval, request.group)
+        return self.family.encode_query(self.version, request.max_resp_tenths, self.robustness,
+                                        self.query_interval, request.group)
 
     def record_sent(self, now: float) -> None:
         """The runtime reports that a query it was asked for really left."""
@@ -324,7 +325,7 @@ class Querier:
         """A decoded datagram from the wire: queries that hosts would not answer are ignored."""
         message = packet.message
         if isinstance(message, Query) and not own and packet.src != self.address:
-            defect = query_defect(packet)
+            defect = self.family.query_defect(packet)
             if defect is not None:
                 self.queries_ignored += 1
                 return [QueryIgnored(packet.src, defect)]
@@ -348,8 +349,8 @@ class Querier:
         self.last_query_heard = now
         self.last_query_heard_from = src
         events: list = [QueryHeard(src, query)]
-        ours = self.timers.igmp_version
-        if query.version != ours and src != ANY:  # a switch's proxy queries are not ours to configure
+        ours = self.version
+        if query.version != ours and src != self.family.any:  # a switch's proxy queries are not ours to configure
             last = self._mixed_logged.get(src)
             if last is None or now - last >= MIXED_VERSION_LOG_INTERVAL:
                 self._mixed_logged.touch(src, now)
@@ -358,7 +359,7 @@ class Querier:
             # RFC 2236 s.3, RFC 3376 s.6.6.1: a group-specific query lowers the group's timer to
             # LMQC x MRT; with the S flag set, or with sources, it must not (s.4.1.5, s.6.6.3.2).
             self.groups.lower_timer(query.group, now + self.robustness * query.max_resp_tenths / 10.0)
-        if src == ANY:
+        if src == self.family.any:
             return events  # proxy query from a snooping switch: not a querier candidate
         known = src in self._heard
         self._heard.touch(src, now)
@@ -373,7 +374,7 @@ class Querier:
         # A lower address (or we have none): it is, or competes to be, the querier.
         self._last_lower = (now, src)
         if not known:
-            heapq.heappush(self._lower, (ip_key(src), src))
+            heapq.heappush(self._lower, (self.family.key(src), src))
             if len(self._lower) > 2 * MAX_QUERIERS:  # entries of evicted sources pile up: compact
                 self._lower = sorted({entry for entry in self._lower if entry[1] in self._heard})
         if self.role == QUERIER:
@@ -384,7 +385,7 @@ class Querier:
             self._startup_left = 0
             self._gsq.clear()
             events.append(RoleChanged(NON_QUERIER, self.elected(now), self.address, Reason.LOST))
-        if query.version == 3 and src == self.elected(now):
+        if query.version == self.family.full_version and src == self.elected(now):
             events.extend(self._adopt(src, query))
         return events
 
@@ -416,7 +417,8 @@ class Querier:
         new = [g for g in reported if g not in self.groups]
         refused = self.groups.dropped
         left = self.groups.apply(src, message, now, self.membership_interval)
-        events: list = [GroupJoined(g, src, _version_of(message)) for g in new if g in self.groups]
+        version = message.version if isinstance(message, Report) else self.family.full_version
+        events: list = [GroupJoined(g, src, version) for g in new if g in self.groups]
         if self.groups.dropped > refused and now - self._table_full_logged >= TABLE_FULL_LOG_INTERVAL:
             self._table_full_logged = now
             events.append(GroupTableFull(new[-1] if new else "", self.groups.dropped))
@@ -449,11 +451,11 @@ class Querier:
             self._startup_left = 0
             self._next_query = now
             events.append(RoleChanged(QUERIER, self.address, previous, Reason.TAKEOVER, silent_for))
-            events.append(SendQuery(ANY, self.timers.max_response_tenths, Reason.TAKEOVER))
+            events.append(SendQuery(self.family.any, self.timers.max_response_tenths, Reason.TAKEOVER))
             self._after_general(now)
         if self.role == QUERIER and self._next_query is not None and self._next_query <= now:
             reason = Reason.STARTUP if self._startup_left > 0 else Reason.GENERAL
-            events.append(SendQuery(ANY, self.timers.max_response_tenths, reason))
+            events.append(SendQuery(self.family.any, self.timers.max_response_tenths, reason))
             self._after_general(now)
         if self.role == QUERIER:
             lmqi = self.timers.last_member_query_interval
@@ -520,6 +522,3 @@ def _refreshes(record) -> bool:
         return bool(record.sources)
     return True
 
-
-def _version_of(message) -> int:
-    return message.version if isinstance(message, Report) else 3

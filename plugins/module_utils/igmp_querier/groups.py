@@ -12,7 +12,7 @@ itself. Expiry is a heap, so no per-packet scan of the table.
 from __future__ import annotations
 
 import heapq
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .codec import (
     ALLOW_NEW_SOURCES,
@@ -37,7 +37,12 @@ class Membership(NamedTuple):
 
 
 class GroupTable:
-    def __init__(self, max_groups: int = MAX_GROUPS) -> None:
+    def __init__(self, max_groups: int = MAX_GROUPS, unreported: Callable[[str], bool] = is_link_local_group,
+                 full_version: int = 3) -> None:
+        """``unreported``: groups never held (the family's link-local ones); ``full_version``: the
+        version recorded for a source-filtering report (IGMPv3, MLDv2)."""
+        self._unreported = unreported
+        self._full_version = full_version
         self._groups: Dict[str, Membership] = {}
         self._expiry: List[Tuple[float, str]] = []  # heap; entries whose time no longer matches are stale
         self.max_groups = max_groups
@@ -64,7 +69,7 @@ class GroupTable:
 
     def refresh(self, group: str, reporter: str, version: int, expires: float) -> bool:
         """Record a report; returns True when the group is new."""
-        if is_link_local_group(group):
+        if self._unreported(group):
             return False
         new = group not in self._groups
         if new and len(self._groups) >= self.max_groups:
@@ -111,18 +116,18 @@ class GroupTable:
             self.refresh(message.group, src, message.version, expires)
             return []
         if isinstance(message, Leave):
-            return [] if is_link_local_group(message.group) else [message.group]
+            return [] if self._unreported(message.group) else [message.group]
         if isinstance(message, V3Report):
             left = []
             for rec in message.records:
                 if rec.record_type in (CHANGE_TO_INCLUDE, MODE_IS_INCLUDE) and not rec.sources:
-                    if not is_link_local_group(rec.group) and rec.group not in left:
+                    if not self._unreported(rec.group) and rec.group not in left:
                         left.append(rec.group)
                 elif rec.record_type == BLOCK_OLD_SOURCES:
                     continue
                 elif rec.record_type == ALLOW_NEW_SOURCES and not rec.sources:
                     continue
                 else:
-                    self.refresh(rec.group, src, 3, expires)
+                    self.refresh(rec.group, src, self._full_version, expires)
             return left
         return []

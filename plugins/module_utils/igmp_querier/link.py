@@ -31,22 +31,25 @@ class LinkPlan(NamedTuple):
     action_log: Optional[Tuple[int, str]] = None  # logged once the sockets are open, before action
 
 
-def plan(interface: str, old: LinkState, new: LinkState, queried: bool) -> LinkPlan:
-    """``queried``: a query has already left (an address that appears later is a change, not a start)."""
+def plan(interface: str, old: LinkState, new: LinkState, queried: bool, address_label: str = "IPv4 address",
+         link_logs: bool = True) -> LinkPlan:
+    """``queried``: a query has already left (an address that appears later is a change, not a start).
+    ``address``: the querier's source of one family (see side.Side.view), ``address_label`` what it
+    is; ``link_logs``: also log the link's own transitions (the daemon's first family does)."""
     if not new.exists:
         logs = ((logging.WARNING, "Interface %s is gone; waiting for it to come back" % interface),)
-        return LinkPlan(True, True, False, logs=logs if old.exists else ())
+        return LinkPlan(True, True, False, logs=logs if old.exists and link_logs else ())
     if not new.up:
         logs = ((logging.WARNING, "Link %s is down; waiting for it to come up" % interface),)
-        return LinkPlan(True, True, False, logs=logs if old.up or not old.exists else ())
+        return LinkPlan(True, True, False, logs=logs if (old.up or not old.exists) and link_logs else ())
     came_up = not old.up or old.index != new.index
     logs = []
-    if came_up and old.exists:
-        logs.append((logging.INFO, "Link %s is up again (%s)" % (interface, new.address or "no IPv4 address")))
+    if came_up and old.exists and link_logs:
+        logs.append((logging.INFO, "Link %s is up again (%s)" % (interface, new.address or "no " + address_label)))
     close_tx = came_up or old.address != new.address
     close_rx = close_tx and old.index != new.index
     if new.address is None and (came_up or old.address is not None):
-        logs.append((logging.WARNING, "No IPv4 address on %s; cannot query until one is assigned" % interface))
+        logs.append((logging.WARNING, "No %s on %s; cannot query until one is assigned" % (address_label, interface)))
     action, action_log = None, None
     if came_up:
         action = Action.START

@@ -79,28 +79,17 @@ def render(document: Dict[str, Any], now: float, verdict: Optional[Dict[str, Any
         'igmp_version="%s"' % _label(document.get("igmp_version")),
         'version="%s"' % _label(document.get("version")),
     ], 1)])
-    family("is_querier", "gauge", "1 when this host is the elected querier.",
-           [([], document.get("role") == "querier")])
+    _querier_families(family, document, now, "")
     family("link_up", "gauge", "1 when the interface is up.", [([], document.get("link") == "up")])
-    for key, name, help_text in COUNTERS:
-        value = document.get(key)
-        family(name, "counter", help_text, [([], value if isinstance(value, int) and not isinstance(value, bool) else 0)])
-    groups = document.get("groups")
-    family("groups", "gauge", "Groups in the learned membership table.",
-           [([], len(groups) if isinstance(groups, list) else 0)])
-    heard = _number(document.get("last_query_heard"))
-    family("last_query_heard_age_seconds", "gauge",
-           "Seconds since a query of another querier was last heard (NaN: never) at the time of writing.",
-           [([], float("nan") if heard is None else max(0.0, now - heard))])
-    sent = _number(document.get("last_query_sent"))
-    family("last_query_sent_age_seconds", "gauge",
-           "Seconds since this daemon last sent a query (NaN: never) at the time of writing.",
-           [([], float("nan") if sent is None else max(0.0, now - sent))])
-    effective = document.get("effective") if isinstance(document.get("effective"), dict) else {}
-    family("query_interval_seconds", "gauge", "Query interval in force.",
-           [([], _number(effective.get("query_interval")) or float("nan"))])
-    family("timeout_seconds", "gauge", "Other Querier Present Interval (takeover timeout) in force.",
-           [([], _number(effective.get("timeout")) or float("nan"))])
+    mld = document.get("mld")
+    if isinstance(mld, dict):  # --mld-version: the MLD querier's families, named igmp_querier_mld_*
+        family("mld_info", "gauge", "The MLD querier's view of the LAN; value always 1.", [([
+            'querier="%s"' % _label(mld.get("querier") or ""),
+            'address="%s"' % _label(mld.get("address") or ""),
+            'role="%s"' % _label(mld.get("role")),
+            'mld_version="%s"' % _label(mld.get("mld_version")),
+        ], 1)])
+        _querier_families(family, mld, now, "mld_")
     family("start_time_seconds", "gauge", "When the daemon started (seconds since the epoch).",
            [([], _number(document.get("started")) or float("nan"))])
     family("state_updated_timestamp_seconds", "gauge", "When the daemon last wrote its state (seconds since the epoch).",
@@ -110,6 +99,34 @@ def render(document: Dict[str, Any], now: float, verdict: Optional[Dict[str, Any
     family("health_reason", "gauge", "1 for each reason of the health verdict.",
            [(['code="%s"' % _label(r["code"]), 'level="%s"' % _label(r["level"])], 1) for r in verdict["reasons"]])
     return "\n".join(lines) + "\n"
+
+
+def _querier_families(family, section: Dict[str, Any], now: float, prefix: str) -> None:
+    """One address family's querier (the top level: IGMP; ``mld_``: the ``mld`` object): role,
+    counters, groups, times and timers in force."""
+    what = " (MLD)" if prefix else ""
+    family(prefix + "is_querier", "gauge", "1 when this host is the elected querier%s." % what,
+           [([], section.get("role") == "querier")])
+    for key, name, help_text in COUNTERS:
+        value = section.get(key)
+        family(prefix + name, "counter", help_text.replace("IGMP", "MLD") if prefix else help_text,
+               [([], value if isinstance(value, int) and not isinstance(value, bool) else 0)])
+    groups = section.get("groups")
+    family(prefix + "groups", "gauge", "Groups in the learned membership table%s." % what,
+           [([], len(groups) if isinstance(groups, list) else 0)])
+    heard = _number(section.get("last_query_heard"))
+    family(prefix + "last_query_heard_age_seconds", "gauge",
+           "Seconds since a query of another querier was last heard (NaN: never) at the time of writing%s." % what,
+           [([], float("nan") if heard is None else max(0.0, now - heard))])
+    sent = _number(section.get("last_query_sent"))
+    family(prefix + "last_query_sent_age_seconds", "gauge",
+           "Seconds since this daemon last sent a query (NaN: never) at the time of writing%s." % what,
+           [([], float("nan") if sent is None else max(0.0, now - sent))])
+    effective = section.get("effective") if isinstance(section.get("effective"), dict) else {}
+    family(prefix + "query_interval_seconds", "gauge", "Query interval in force%s." % what,
+           [([], _number(effective.get("query_interval")) or float("nan"))])
+    family(prefix + "timeout_seconds", "gauge", "Other Querier Present Interval (takeover timeout) in force%s." % what,
+           [([], _number(effective.get("timeout")) or float("nan"))])
 
 
 def write(path: str, text: str) -> None:

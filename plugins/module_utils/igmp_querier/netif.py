@@ -13,7 +13,7 @@ import fcntl
 import os
 import socket
 import struct
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 try:
     import netifaces
@@ -31,6 +31,8 @@ class LinkState(NamedTuple):
     up: bool  # administratively up and lower layer running
     index: int
     address: Optional[str]  # primary IPv4 address
+    link_local: Optional[str] = None  # lowest usable IPv6 link-local address (read when asked)
+    tentative: bool = False  # a link-local address exists but is not usable yet (DAD) or failed DAD
 
 
 def interfaces() -> List[str]:
@@ -84,11 +86,13 @@ def ipv4_address(name: str) -> Optional[str]:
     return socket.inet_ntoa(reply[20:24])
 
 
-def link_state(name: str) -> LinkState:
+def link_state(name: str, ipv6: bool = False) -> LinkState:
+    """``ipv6``: also read the IPv6 link-local address (the MLD querier's source)."""
     idx = index(name)
     if not idx:
         return LinkState(False, False, 0, None)
-    return LinkState(True, is_up(name), idx, ipv4_address(name))
+    link_local, tentative = ipv6_link_local(name) if ipv6 else (None, False)
+    return LinkState(True, is_up(name), idx, ipv4_address(name), link_local, tentative)
 
 
 def default_route_interface(routes: str = "/proc/net/route") -> Optional[str]:
@@ -112,3 +116,50 @@ def default_route_interface(routes: str = "/proc/net/route") -> Optional[str]:
 
 def missing_interface_message(name: str) -> str:
     return "interface %r does not exist; interfaces here: %s" % (name, ", ".join(interfaces()) or "none")
+
+
+# --- IPv6 link-local address (the source of MLD queries) -----------------------------------
+
+IF_INET6 = "/proc/net/if_inet6"
+IFA_F_DADFAILED = 0x08
+IFA_F_TENTATIVE = 0x40
+
+
+def parse_if_inet6(text: str, name: str) -> Tuple[Optional[str], bool]:
+    """:func:`ipv6_link_local` over the text of /proc/net/if_inet6.
+
+    Each line: 32 hex digits of address, ifindex, prefix length, scope, flags (hex), name.
+    Lines that do not parse are skipped.
+    """
+    usable: List[bytes] = []
+    pending = False
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) != 6 or fields[5] != name or len(fields[0]) != 32:
+            continue
+        try:
+            raw = bytes.fromhex(fields[0])
+            flags = int(fields[4], 16)
+        except ValueError:
+            continue
+        if raw[0] != 0xFE or raw[1] & 0xC0 != 0x80:  # not fe80::/10
+            continue
+        if flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED):
+            pending = True
+        else:
+            usable.append(raw)
+    if usable:
+        return socket.inet_ntop(socket.AF_INET6, min(usable)), False
+    return None, pending
+
+
+def ipv6_link_local(name: str) -> Tuple[Optional[str], bool]:
+    """(The interface's numerically lowest usable link-local address, or None; whether it has
+    none usable only because its link-local addresses are tentative (DAD running) or failed
+    DAD). (None, False) when it has none at all, or IPv6 is off (the file is then missing)."""
+    try:
+        with open(IF_INET6) as handle:
+            text = handle.read()
+    except OSError:
+        return None, False
+    return parse_if_inet6(text, name)

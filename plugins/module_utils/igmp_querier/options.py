@@ -24,7 +24,10 @@ class Option(NamedTuple):
     """One daemon option. ``kind``: float, int, str or switch (a flag without a value).
     ``low``/``high``: an inclusive range checked with the generic message of :func:`range_text`.
     ``role``: a role variable igmp_querier_<name>, also settable per interface.
-    ``timer``: reported under ``timers`` in the state file."""
+    ``timer``: reported under ``timers`` in the state file.
+    ``doc``: the role variable's description, paragraphs in Ansible markup (C(), V()) that may use
+    {flag}, {low}, {high}, {default}; ``default_doc``: what unset means. The role's argument spec,
+    defaults and the README tables are generated from these (python -m tests.options_docs)."""
 
     name: str
     flags: Tuple[str, ...]
@@ -39,6 +42,8 @@ class Option(NamedTuple):
     required: bool = False
     role: bool = False
     timer: bool = False
+    doc: Tuple[str, ...] = ()
+    default_doc: str = ""
 
     @property
     def flag(self) -> str:
@@ -58,6 +63,12 @@ class Option(NamedTuple):
     def help_text(self) -> str:
         return self.help.format(low=_show(self.low), high=_show(self.high), default=_show(self.default))
 
+    @property
+    def doc_text(self) -> Tuple[str, ...]:
+        """``doc`` with its placeholders filled in."""
+        return tuple(paragraph.format(flag=self.flag, low=_show(self.low), high=_show(self.high),
+                                      default=_show(self.default)) for paragraph in self.doc)
+
 
 def _show(value: Any) -> str:
     return human(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
@@ -74,35 +85,61 @@ OPTIONS = (
            required=True),
     Option("query_interval", ("-q", "--query-interval"), "float", DEFAULT_QUERY_INTERVAL,
            "Seconds between General Queries (default: {default}; {low}..{high})", metavar="SECONDS",
-           low=MIN_QUERY_INTERVAL, high=MAX_QUERY_INTERVAL, unit="seconds", role=True, timer=True),
+           low=MIN_QUERY_INTERVAL, high=MAX_QUERY_INTERVAL, unit="seconds", role=True, timer=True,
+           doc=("Seconds between General Queries (C({flag})), {low} to {high}.",)),
     Option("robustness", ("--robustness",), "int", DEFAULT_ROBUSTNESS,
            "Robustness variable (default: {default}; {low}..{high}; above 7 is sent as QRV 0)", metavar="N",
-           low=1, high=MAX_ROBUSTNESS, role=True, timer=True),
+           low=1, high=MAX_ROBUSTNESS, role=True, timer=True,
+           doc=("Robustness variable (C({flag})), {low} to {high}; above 7 it is sent as QRV 0.",)),
     Option("igmp_version", ("--igmp-version",), "int", DEFAULT_IGMP_VERSION,
-           "IGMP version of the queries sent (default: {default})", choices=(2, 3), role=True),
+           "IGMP version of the queries sent (default: {default})", choices=(2, 3), role=True,
+           doc=("IGMP version of the queries sent (C({flag})).",)),
     Option("mld_version", ("--mld-version",), "int", None,
            "Also run an MLD querier (IPv6) on the interface, sending MLD queries of this version "
-           "(default: off, IPv4 only)", choices=(1, 2)),
+           "(default: off, IPv4 only)", choices=(1, 2), role=True, default_doc="off (IPv4 only)",
+           doc=("Also run an MLD querier (IPv6) on the interface (C({flag})), sending MLDv1 (V(1)) or MLDv2 "
+                "(V(2)) queries; V(false), V(off) or unset runs none. The timers apply to both families; "
+                "MLDv1 carries at most 65.5 s of max response time.",
+                "Instances with MLD on may open IPv6 sockets (C(RestrictAddressFamilies=AF_INET6) in a "
+                "drop-in); the others keep IPv4 only.")),
     Option("snooping_timeout", ("--snooping-timeout",), "float", DEFAULT_SNOOPING_TIMEOUT,
            "Membership timer of the LAN's snooping switches (default: {default}, the common value and the "
            "Linux bridge's). The takeover timeout never exceeds it minus the max response minus 1 s, "
            "whatever another querier advertises; query interval + max response must stay below it",
-           metavar="SECONDS", high=MAX_SNOOPING_TIMEOUT, unit="seconds", role=True, timer=True),
+           metavar="SECONDS", high=MAX_SNOOPING_TIMEOUT, unit="seconds", role=True, timer=True,
+           doc=("Membership timer of the LAN's snooping switches (C({flag})) in seconds; 260 is the common "
+                "value and the Linux bridge's C(mcast_membership_interval).",
+                "The takeover timeout in force never exceeds it minus the max response time minus 1 s, "
+                "whatever QRV/QQIC another querier advertises, so a forged or misconfigured query cannot "
+                "silence the querier for longer than the switches keep memberships.",
+                "The query interval plus the max response time must be less than it.")),
     Option("max_response_time", ("-r", "--max-response-time"), "float", None,
            "Max response time advertised in queries, 0.1 s resolution (default: 10, or half the "
            "query interval when that is shorter; IGMPv2 at most 25.5, IGMPv3 at most 3174.4; less than "
-           "the query interval)", metavar="SECONDS", unit="seconds", role=True, timer=True),
+           "the query interval)", metavar="SECONDS", unit="seconds", role=True, timer=True,
+           default_doc="10 s, or half the query interval when that is shorter",
+           doc=("Max response time advertised in queries (C({flag})), 0.1 s resolution, less than the "
+                "query interval, at most 25.5 for IGMPv2 and 3174.4 for IGMPv3.",)),
     Option("timeout", ("-t", "--timeout"), "float", None,
            "Other Querier Present Interval: seconds without queries from the elected querier "
-           "before taking over (default: robustness x query interval + max response / 2)",
-           metavar="SECONDS", high=MAX_TIMEOUT, unit="seconds", role=True, timer=True),
+           "before taking over; greater than the query interval, at most the snooping timeout minus the "
+           "max response minus 1 s (default: robustness x query interval + max response / 2, capped so)",
+           metavar="SECONDS", high=MAX_TIMEOUT, unit="seconds", role=True, timer=True,
+           default_doc="robustness x query interval + max response time / 2, capped like an explicit value",
+           doc=("Other Querier Present Interval (C({flag})) in seconds, greater than the query interval and "
+                "at most snooping timeout - max response time - 1 s.",)),
     Option("startup_query_count", ("--startup-query-count",), "int", None,
            "Queries in the startup burst (default: robustness; {low}..{high})", metavar="N",
-           low=1, high=MAX_ROBUSTNESS, role=True, timer=True),
+           low=1, high=MAX_ROBUSTNESS, role=True, timer=True, default_doc="the robustness",
+           doc=("Queries in the startup burst (C({flag})), {low} to {high}.",)),
     Option("startup_query_interval", ("--startup-query-interval",), "float", None,
-           "Seconds between startup queries (default: query interval / 4)", metavar="SECONDS",
-           low=0.1, unit="seconds", role=True, timer=True),
-    Option("verbose", ("-v", "--verbose"), "switch", False, "Log every query sent and heard", role=True),
+           "Seconds between startup queries, 0.1 up to the query interval (default: query interval / 4)",
+           metavar="SECONDS",
+           low=0.1, unit="seconds", role=True, timer=True, default_doc="a quarter of the query interval",
+           doc=("Seconds between startup queries (C({flag})), 0.1 up to the query interval.",)),
+    Option("verbose", ("-v", "--verbose"), "switch", False, "Log every query sent and heard, and each new group",
+           role=True,
+           doc=("Log every query sent and heard (C({flag})).",)),
     Option("metrics_file", ("--metrics-file",), "str", None,
            "Also write Prometheus metrics (node_exporter textfile format, e.g. "
            "/var/lib/prometheus/node-exporter/igmp-querier-eth0.prom) at each state write", metavar="PATH"),

@@ -23,6 +23,7 @@ import struct
 from typing import Optional, Set, Tuple
 
 from .codec import ROUTER_ALERT, TOS_INTERNETWORK_CONTROL
+from .codec_mld import ROUTER_ALERT_HOPOPTS
 
 ETH_P_IP = 0x0800
 ETH_P_ALL = 0x0003
@@ -125,10 +126,11 @@ def check_raw() -> None:
 
 
 def open_netlink() -> socket.socket:
-    """An rtnetlink socket subscribed to link and IPv4 address changes."""
+    """An rtnetlink socket subscribed to link, IPv4 and IPv6 address changes (an IPv6 address is
+    announced again when duplicate address detection ends)."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
     try:
-        sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR))
+        sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR))
         sock.setblocking(False)
     except BaseException:
         sock.close()
@@ -163,3 +165,81 @@ def drain_netlink(sock: socket.socket) -> Set[int]:
             elif kind in (RTM_NEWADDR, RTM_DELADDR) and body + 8 <= len(data):
                 indexes.add(struct.unpack_from("=I", data, body + 4)[0])
             offset += (length + 3) & ~3
+
+
+# --- MLD (IPv6): the same pair of sockets for ICMPv6 ----------------------------------------
+
+ETH_P_IPV6 = 0x86DD
+IPV6_HOPOPTS = 54  # Linux values; not every Python's socket module has them
+IPV6_RECVERR = 25
+IPV6_TCLASS = 67
+#: Also wake on IPv6 address changes (a link-local address appearing, leaving DAD, changing).
+RTMGRP_IPV6_IFADDR = 0x100
+
+# Classic BPF on the IPv6 header: MLD (ICMPv6 130/131/132/143) right after the IPv6 header or
+# after one Hop-by-Hop header (how MLD travels); everything else is dropped in the kernel.
+_BPF_MLD_ONLY = [
+    (0x30, 0, 0, 6),  # 0: ldb [6]            next header
+    (0x15, 8, 0, 58),  # 1: jeq #58, 10, next  ICMPv6 without extension headers
+    (0x15, 0, 14, 0),  # 2: jeq #0, next, drop  Hop-by-Hop
+    (0x30, 0, 0, 40),  # 3: ldb [40]           Hop-by-Hop's next header
+    (0x15, 0, 12, 58),  # 4: jeq #58, next, drop
+    (0x30, 0, 0, 41),  # 5: ldb [41]           Hop-by-Hop length, 8-octet units after the first
+    (0x64, 0, 0, 3),  # 6: lsh #3
+    (0x04, 0, 0, 48),  # 7: add #48            offset of ICMPv6: 40 + (len + 1) * 8
+    (0x07, 0, 0, 0),  # 8: tax
+    (0x05, 0, 0, 1),  # 9: ja 11
+    (0x01, 0, 0, 40),  # 10: ldx #40
+    (0x50, 0, 0, 0),  # 11: ldb [x + 0]        ICMPv6 type
+    (0x15, 3, 0, 130),  # 12: jeq #130, accept
+    (0x15, 2, 0, 131),  # 13: jeq #131, accept
+    (0x15, 1, 0, 132),  # 14: jeq #132, accept
+    (0x15, 0, 1, 143),  # 15: jeq #143, accept, drop
+    (0x06, 0, 0, 0x40000),  # 16: accept: ret #262144
+    (0x06, 0, 0, 0),  # 17: drop: ret #0
+]
+
+
+def open_receiver6(interface: str, ifindex: int) -> socket.socket:
+    """An AF_PACKET socket that sees every MLD frame arriving on ``interface`` (all-multicast, so
+    also reports for groups this host never joined); :func:`receive` reads it."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)  # protocol 0: receives nothing yet
+    try:
+        attach_filter(sock, _BPF_MLD_ONLY)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        sock.bind((interface, ETH_P_IPV6))
+        mreq = struct.pack("iHH8s", ifindex, PACKET_MR_ALLMULTI, 0, b"")
+        sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def open_sender6(interface: str, ifindex: int, source: str) -> socket.socket:
+    """A raw ICMPv6 socket whose messages leave ``interface`` from the link-local ``source``
+    with Hop Limit 1, the Hop-by-Hop Router Alert (MLD) and traffic class 0xc0; the kernel
+    computes the ICMPv6 checksum. Send with ``sendto(data, (destination, 0, 0, ifindex))``."""
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    try:
+        attach_filter(sock, _BPF_DROP_ALL)  # send-only: never queue copies of received ICMPv6
+        sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, interface.encode())
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_HOPOPTS, ROUTER_ALERT_HOPOPTS)
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_TCLASS, TOS_INTERNETWORK_CONTROL)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)  # qdisc drops -> ENOBUFS (see above)
+        sock.bind((source, 0, 0, ifindex))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def check_raw6() -> None:
+    """Raise PermissionError now when this process may not open raw ICMPv6 sockets (no
+    CAP_NET_RAW); OSError (EAFNOSUPPORT) when the kernel has no IPv6."""
+    socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6).close()

@@ -16,24 +16,23 @@ import math
 import os
 import stat
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from .election import NON_QUERIER, QUERIER
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Schemas this reader accepts: 1 (IPv4 only, before MLD) and 2 (the optional ``mld`` object).
+READABLE_SCHEMAS = (1, 2)
 
 #: A state file older than this many query intervals means a hung daemon.
 STALE_INTERVALS = 3
 
-#: key -> accepted JSON types; every key is required in a valid state file.
-FIELDS = {
-    "schema": (int,),
-    "interface": (str,),
+#: key -> accepted JSON types of one address family's querier; the IPv4 side's keys sit at the
+#: top level (with ``igmp_version``), the IPv6 side's in the ``mld`` object (with ``mld_version``).
+SECTION_FIELDS = {
     "address": (str, type(None)),
-    "link": (str,),  # "up", "down", "absent"
     "role": (str,),  # "querier", "non-querier"
     "querier": (str, type(None)),
-    "igmp_version": (int,),
     "queries_sent": (int,),
     "queries_heard": (int,),
     "last_query_sent": (float, int, type(None)),
@@ -46,11 +45,19 @@ FIELDS = {
     "groups": (list,),
     "timers": (dict,),
     "effective": (dict,),
+}
+#: key -> accepted JSON types; every key is required in a valid state file.
+FIELDS = dict(SECTION_FIELDS, **{
+    "schema": (int,),
+    "interface": (str,),
+    "link": (str,),  # "up", "down", "absent"
+    "igmp_version": (int,),
     "updated": (float, int),
     "started": (float, int),
     "pid": (int,),
     "version": (str,),
-}
+})
+MLD_FIELDS = dict(SECTION_FIELDS, mld_version=(int,))
 
 #: Counters added after schema 1 first shipped: optional on read (files of older daemons lack
 #: them), always written. key -> value assumed when absent.
@@ -80,23 +87,51 @@ def state_path(state_dir: str, interface: str) -> str:
     return os.path.join(state_dir, interface + ".json")
 
 
+class Section(NamedTuple):
+    """What the state file reports of one address family's querier beyond the :class:`Querier`."""
+
+    querier: Any  # election.Querier
+    address: Optional[str]
+    malformed: int = 0
+    send_errors: int = 0
+    versions_heard: Optional[Dict[int, float]] = None  # version -> monotonic time last heard
+
+
 def build(querier, *, interface: str, address: Optional[str], link: str, pid: int, version: str,
           started: float, malformed: int, now_mono: float, now_wall: float,
-          send_errors: int = 0, versions_heard: Optional[Dict[int, float]] = None) -> Dict[str, Any]:
-    """Snapshot an :class:`election.Querier` as a state document (wall-clock times)."""
+          send_errors: int = 0, versions_heard: Optional[Dict[int, float]] = None,
+          mld: Optional[Section] = None) -> Dict[str, Any]:
+    """Snapshot the IPv4 :class:`election.Querier` (and the MLD one, ``mld``) as a state document
+    (wall-clock times)."""
+    document = section(Section(querier, address, malformed, send_errors, versions_heard), "igmp_version",
+                       now_mono, now_wall)
+    document.update({
+        "schema": SCHEMA_VERSION,
+        "interface": interface,
+        "link": link,
+        "updated": round(now_wall, 3),
+        "started": round(started, 3),
+        "pid": pid,
+        "version": version,
+    })
+    if mld is not None:
+        document["mld"] = section(mld, "mld_version", now_mono, now_wall)
+    return document
+
+
+def section(side: Section, version_key: str, now_mono: float, now_wall: float) -> Dict[str, Any]:
+    """The keys of one family's querier (:data:`SECTION_FIELDS`, the counters, the version)."""
 
     def wall(mono: Optional[float]) -> Optional[float]:
         return None if mono is None else round(now_wall - (now_mono - mono), 3)
 
+    querier = side.querier
     timers = querier.timers
     return {
-        "schema": SCHEMA_VERSION,
-        "interface": interface,
-        "address": address,
-        "link": link,
+        "address": side.address,
         "role": str(querier.role),  # a plain str in the document, as the schema says
         "querier": querier.elected(now_mono),
-        "igmp_version": timers.igmp_version,
+        version_key: querier.version,
         "queries_sent": querier.queries_sent,
         "queries_heard": querier.queries_heard,
         "last_query_sent": wall(querier.last_query_sent),
@@ -105,14 +140,14 @@ def build(querier, *, interface: str, address: Optional[str], link: str, pid: in
         "elections_won": querier.elections_won,
         "elections_lost": querier.elections_lost,
         "takeovers": querier.takeovers,
-        "malformed_dropped": malformed,
+        "malformed_dropped": side.malformed,
         "queries_ignored": querier.queries_ignored,
         "groups_overflow": querier.groups.dropped,
-        "send_errors": send_errors,
+        "send_errors": side.send_errors,
         "role_changes": querier.role_changes,
         "recent_role_changes": [wall(t) for t in querier.recent_role_changes],
-        # IGMP version -> when a query of it was last heard from another host (health: mixed LAN)
-        "versions_heard": {str(v): wall(t) for v, t in sorted((versions_heard or {}).items())},
+        # version -> when a query of it was last heard from another host (health: mixed LAN)
+        "versions_heard": {str(v): wall(t) for v, t in sorted((side.versions_heard or {}).items())},
         "groups": [
             {"group": m.group, "last_reporter": m.last_reporter, "version": m.version, "expires": wall(m.expires)}
             for m in querier.groups.memberships()
@@ -131,10 +166,6 @@ def build(querier, *, interface: str, address: Optional[str], link: str, pid: in
             "robustness": querier.robustness,
             "timeout": querier.timeout,
         },
-        "updated": round(now_wall, 3),
-        "started": round(started, 3),
-        "pid": pid,
-        "version": version,
     }
 
 
@@ -190,9 +221,10 @@ CLOCK_SKEW = 5.0
 
 #: Known keys of ``effective`` (timers in force); keys a newer daemon adds may be numbers or null.
 EFFECTIVE_FIELDS = ("query_interval", "robustness", "timeout")
-#: Fields that hold an IPv4 address (or null); their text reaches the report and its messages.
+#: Fields that hold an address of the section's family (or null); their text reaches the report and its messages.
 ADDRESS_FIELDS = ("address", "querier", "last_query_heard_from")
-CHOICES = {"role": (QUERIER, NON_QUERIER), "link": ("up", "down", "absent")}
+ROLES = (QUERIER, NON_QUERIER)
+LINKS = ("up", "down", "absent")
 MAX_VERSION_LENGTH = 64
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -215,25 +247,46 @@ def _finite(value: Any) -> bool:
         return False
 
 
-def _ipv4(value: Any, multicast: bool = False) -> bool:
-    """``value`` is a dotted-quad IPv4 address (a multicast one with ``multicast``)."""
+def _ip(value: Any, version: int, multicast: bool = False) -> bool:
+    """``value`` is the text of an IPv4 / IPv6 address (a multicast one with ``multicast``)."""
     if not isinstance(value, str):  # IPv4Address() takes an int too
         return False
     try:
-        address = ipaddress.IPv4Address(value)
+        address = ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value)
     except ValueError:
         return False
     return address.is_multicast or not multicast
 
 
+class _Family(NamedTuple):
+    """How one family's section of the state file is checked."""
+
+    where: str  # "state" or "state mld": the prefix of every message
+    ip: int  # 4 or 6
+    label: str  # "IPv4", "IPv6"
+    versions: tuple  # group entry versions (and the section's protocol version)
+    version_key: str
+
+
+_IGMP = _Family("state", 4, "IPv4", (1, 2, 3), "igmp_version")
+_MLD = _Family("state mld", 6, "IPv6", (1, 2), "mld_version")
+
+
+def _check_types(document: Dict[str, Any], fields: Dict[str, tuple], where: str) -> None:
+    for key, types in fields.items():
+        if key not in document:
+            raise StateError("%s has no %r" % (where, key))
+        value = document[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise StateError("%s field %r has type %s" % (where, key, type(value).__name__))
+        if isinstance(value, (int, float)) and not _finite(value):
+            raise StateError("%s field %r is %s, not a finite number" % (where, key, _show(value)))
+
+
 def _check_text(document: Dict[str, Any]) -> None:
     """The text fields hold what the daemon writes, never arbitrary text (escape sequences)."""
-    for key in ADDRESS_FIELDS:
-        if document[key] is not None and not _ipv4(document[key]):
-            raise StateError("state field %r is %s, not an IPv4 address" % (key, _show(document[key])))
-    for key, choices in CHOICES.items():
-        if document[key] not in choices:
-            raise StateError("state field %r is %s, expected %s" % (key, _show(document[key]), " or ".join(choices)))
+    if document["link"] not in LINKS:
+        raise StateError("state field 'link' is %s, expected %s" % (_show(document["link"]), " or ".join(LINKS)))
     if not is_interface_name(document["interface"]):
         raise StateError("state field 'interface' is %s, not an interface name" % _show(document["interface"]))
     version = document["version"]
@@ -241,30 +294,56 @@ def _check_text(document: Dict[str, Any]) -> None:
         raise StateError("state field 'version' is %s, not a version" % _show(version))
 
 
-def _check_timers(name: str, timers: Dict[str, Any], required) -> None:
+def _check_section(document: Dict[str, Any], family: _Family) -> None:
+    """One family's querier: addresses of its family, role, counters, groups, timers."""
+    where = family.where
+    for key, default in COUNTERS.items():
+        value = document.setdefault(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise StateError("%s field %r has type %s" % (where, key, type(value).__name__))
+    for key in ADDRESS_FIELDS:
+        if document[key] is not None and not _ip(document[key], family.ip):
+            raise StateError("%s field %r is %s, not an %s address" % (where, key, _show(document[key]), family.label))
+    if document["role"] not in ROLES:
+        raise StateError("%s field 'role' is %s, expected %s" % (where, _show(document["role"]), " or ".join(ROLES)))
+    if family.ip == 6 and document[family.version_key] not in family.versions:
+        raise StateError("%s field %r is %s, expected %s" % (
+            where, family.version_key, _show(document[family.version_key]), " or ".join(map(str, family.versions))))
+    recent = document.setdefault("recent_role_changes", [])
+    if not isinstance(recent, list) or not all(_finite(t) for t in recent):
+        raise StateError("%s field 'recent_role_changes' is not a list of times" % where)
+    for entry in document["groups"]:
+        _check_group(entry, family)
+    _check_timers(where, "timers", document["timers"], TIMER_FIELDS)
+    _check_timers(where, "effective", document["effective"], EFFECTIVE_FIELDS)
+
+
+def _check_timers(where: str, name: str, timers: Dict[str, Any], required) -> None:
     """Known timers are finite non-negative numbers; others (a newer daemon's) numbers or null."""
     for key in required:
         if key not in timers and name == "timers":
-            raise StateError("state timers lack %r" % key)
+            raise StateError("%s timers lack %r" % (where, key))
     for key, value in timers.items():
         if value is None and key not in required:
             continue
         if not _finite(value) or value < 0:
-            raise StateError("state %s %s is %s, not a finite number of seconds or queries" % (name, _show(key), _show(value)))
+            raise StateError("%s %s %s is %s, not a finite number of seconds or queries" % (
+                where, name, _show(key), _show(value)))
     if name == "timers" and not timers["query_interval"] > 0:
-        raise StateError("state timers 'query_interval' is %s, not above 0" % _show(timers["query_interval"]))
+        raise StateError("%s timers 'query_interval' is %s, not above 0" % (where, _show(timers["query_interval"])))
 
 
-def _check_group(entry: Any) -> None:
+def _check_group(entry: Any, family: _Family = _IGMP) -> None:
+    where = family.where
     if not isinstance(entry, dict) or any(k not in entry for k in GROUP_FIELDS):
-        raise StateError("state group entry %s lacks %s" % (_show(entry), ", ".join(GROUP_FIELDS)))
+        raise StateError("%s group entry %s lacks %s" % (where, _show(entry), ", ".join(GROUP_FIELDS)))
     problem, expected = None, None
-    if not _ipv4(entry["group"], multicast=True):
-        problem, expected = "group", "an IPv4 multicast address"
-    elif entry["last_reporter"] is not None and not _ipv4(entry["last_reporter"]):
-        problem, expected = "last_reporter", "an IPv4 address or null"
-    elif isinstance(entry["version"], bool) or entry["version"] not in (1, 2, 3):
-        problem, expected = "version", "1, 2 or 3"
+    if not _ip(entry["group"], family.ip, multicast=True):
+        problem, expected = "group", "an %s multicast address" % family.label
+    elif entry["last_reporter"] is not None and not _ip(entry["last_reporter"], family.ip):
+        problem, expected = "last_reporter", "an %s address or null" % family.label
+    elif isinstance(entry["version"], bool) or entry["version"] not in family.versions:
+        problem, expected = "version", ", ".join(map(str, family.versions[:-1])) + " or %d" % family.versions[-1]
     elif entry["expires"] is not None and not _finite(entry["expires"]):
         problem, expected = "expires", "a finite time or null"
     else:
@@ -272,40 +351,32 @@ def _check_group(entry: Any) -> None:
         if odd:
             problem, expected = odd[0], "a finite scalar"
     if problem is not None:
-        raise StateError("state group entry %s: %s is %s, expected %s" % (
-            _show(entry["group"]), _show(problem), _show(entry[problem]), expected))
+        raise StateError("%s group entry %s: %s is %s, expected %s" % (
+            where, _show(entry["group"]), _show(problem), _show(entry[problem]), expected))
 
 
 def validate(document: Any, now_wall: Optional[float] = None) -> Dict[str, Any]:
     """Check a parsed state document against the schema; raise :class:`StateError`.
 
-    With ``now_wall``, an ``updated`` more than :data:`CLOCK_SKEW` ahead of it is invalid too.
-    Every number must be finite (so ``age``, ``is_stale`` and the module's report cannot fail).
+    Schema 1 files (written before MLD) are read as they are; in schema 2 the optional ``mld``
+    object is checked like the top level, with IPv6 addresses. With ``now_wall``, an ``updated``
+    more than :data:`CLOCK_SKEW` ahead of it is invalid too. Every number must be finite (so
+    ``age``, ``is_stale`` and the module's report cannot fail).
     """
     if not isinstance(document, dict):
         raise StateError("state is not a JSON object")
-    if document.get("schema") != SCHEMA_VERSION:
-        raise StateError("state schema %s, expected %d" % (_show(document.get("schema")), SCHEMA_VERSION))
-    for key, types in FIELDS.items():
-        if key not in document:
-            raise StateError("state has no %r" % key)
-        value = document[key]
-        if isinstance(value, bool) or not isinstance(value, types):
-            raise StateError("state field %r has type %s" % (key, type(value).__name__))
-        if isinstance(value, (int, float)) and not _finite(value):
-            raise StateError("state field %r is %s, not a finite number" % (key, _show(value)))
-    for key, default in COUNTERS.items():
-        value = document.setdefault(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise StateError("state field %r has type %s" % (key, type(value).__name__))
+    schema = document.get("schema")
+    if isinstance(schema, bool) or schema not in READABLE_SCHEMAS:
+        raise StateError("state schema %s, expected %s" % (_show(schema), " or ".join(map(str, READABLE_SCHEMAS))))
+    _check_types(document, FIELDS, "state")
     _check_text(document)
-    recent = document.setdefault("recent_role_changes", [])
-    if not isinstance(recent, list) or not all(_finite(t) for t in recent):
-        raise StateError("state field 'recent_role_changes' is not a list of times")
-    for entry in document["groups"]:
-        _check_group(entry)
-    _check_timers("timers", document["timers"], TIMER_FIELDS)
-    _check_timers("effective", document["effective"], EFFECTIVE_FIELDS)
+    _check_section(document, _IGMP)
+    if "mld" in document:
+        mld = document["mld"]
+        if schema < 2 or not isinstance(mld, dict):
+            raise StateError("state field 'mld' is %s, not an object of schema 2" % _show(mld))
+        _check_types(mld, MLD_FIELDS, "state mld")
+        _check_section(mld, _MLD)
     if now_wall is not None and document["updated"] > now_wall + CLOCK_SKEW:
         raise StateError("state 'updated' is %.0f s in the future (more than %g s of clock skew)"
                          % (document["updated"] - now_wall, CLOCK_SKEW))

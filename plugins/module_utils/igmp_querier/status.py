@@ -24,7 +24,7 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import _systemd, health, state
-from .config import DEFAULT_STATE_DIR, PROG
+from .timers import DEFAULT_STATE_DIR, PROG
 
 EXIT_CODES = {health.OK: 0, health.WARNING: 1, health.CRITICAL: 2}
 EXIT_UNKNOWN = 3

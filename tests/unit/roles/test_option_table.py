@@ -9,6 +9,7 @@ import yaml
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import election, options, state
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers, human
+from tests.options_docs import can_be_off, role_type
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir))
 ROLE = os.path.join(REPO, "roles", "querier")
@@ -70,9 +71,13 @@ def test_argument_spec_types_defaults_and_choices_are_the_table():
     spec = spec_options()
     for option in options.ROLE_OPTIONS:
         entry = spec[option.variable]
-        assert entry["type"] == option.role_type, option.variable
+        assert entry["type"] == role_type(option), option.variable
         assert entry.get("default") == option.default, option.variable
-        assert entry.get("choices") == (list(option.choices) if option.choices else None), option.variable
+        if can_be_off(option):  # false/"off" also mean off: the role's checks name the choices
+            assert entry["type"] == "raw" and "choices" not in entry, option.variable
+            assert all("V(%s)" % choice in " ".join(entry["description"]) for choice in option.choices)
+        else:
+            assert entry.get("choices") == (list(option.choices) if option.choices else None), option.variable
         description = " ".join(entry["description"])
         assert "C(%s)" % option.flag in description, option.variable
         if option.low is not None and option.high is not None:

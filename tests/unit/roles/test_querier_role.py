@@ -10,7 +10,6 @@ The last two run the role's real tasks and templates with ansible-playbook on lo
 local, nothing is changed outside a temporary directory).
 """
 
-import json
 import os
 import re
 import shlex
@@ -85,7 +84,15 @@ FLAGS = {
     "startup_query_interval": "--startup-query-interval",
     "igmp_version": "--igmp-version",
     "snooping_timeout": "--snooping-timeout",
+    "mld_version": "--mld-version",
 }
+
+
+def mld_off(value):
+    """What the role takes for "no MLD querier" (the daemon runs without --mld-version); 0 is not."""
+    return value is None or value is False or value in ("", "off")
+
+
 DEFAULTS = {"query_interval": 60, "robustness": 2, "igmp_version": 2, "snooping_timeout": 260}
 
 # (role variables, per-interface overrides for "lo" or None for a plain name)
@@ -126,7 +133,25 @@ CASES = [
     ({"igmp_querier_robustness": True}, None),
     ({"igmp_querier_igmp_version": 3, "igmp_querier_query_interval": 4000, "igmp_querier_max_response_time": 3174.4,
       "igmp_querier_snooping_timeout": 8000}, None),
+    # MLD (IPv6) beside IGMP: off in every spelling, 1 or 2, per interface, and what is refused
+    ({"igmp_querier_mld_version": 2}, None),
+    ({"igmp_querier_mld_version": 1}, None),
+    ({"igmp_querier_mld_version": False}, None),
+    ({"igmp_querier_mld_version": "off"}, None),
+    ({"igmp_querier_mld_version": "2"}, None),  # as given with -e key=value
+    ({}, {"mld_version": 2, "query_interval": 30}),
+    ({"igmp_querier_mld_version": 2}, {"mld_version": False}),
+    ({"igmp_querier_mld_version": 3}, None),
+    ({"igmp_querier_mld_version": True}, None),
+    ({}, {"mld_version": "yes"}),
+    ({}, {"mld_version": 0}),
+    ({"igmp_querier_mld_version": 1, "igmp_querier_igmp_version": 3, "igmp_querier_query_interval": 125,
+      "igmp_querier_max_response_time": 70}, None),  # MLDv1 carries at most 65.5 s
+    ({"igmp_querier_mld_version": 2, "igmp_querier_igmp_version": 3, "igmp_querier_query_interval": 125,
+      "igmp_querier_max_response_time": 70}, None),
 ]
+#: The case whose rendered unit and drop-in the MLD exposure test scores.
+MLD_CASE = CASES.index(({"igmp_querier_mld_version": 2}, None))
 
 
 def settings_of(variables, override):
@@ -142,6 +167,8 @@ def daemon_verdict(settings):
     """What the daemon says of these settings: a Timers, or None when it refuses them."""
     argv = ["--interface", "lo"]
     for key, flag in FLAGS.items():
+        if key == "mld_version" and mld_off(settings.get(key)):
+            continue
         if settings.get(key) is not None:
             argv += [flag, str(settings[key])]
     try:
@@ -149,13 +176,6 @@ def daemon_verdict(settings):
         return config.validate(args).timers
     except (SystemExit, config.UsageError):
         return None
-
-
-def find_ansible_playbook():
-    for candidate in (os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), shutil.which("ansible-playbook")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 PLAYBOOK = """
@@ -176,6 +196,12 @@ PLAYBOOK = """
         dest: "{{ out_dir }}/{{ inventory_hostname }}-{{ item.name }}.conf"
         mode: "0644"
       loop: "{{ _igmp_querier_instances }}"
+    - name: Render the IPv6 drop-in of each instance with MLD on
+      ansible.builtin.template:
+        src: "{{ role_dir }}/templates/igmp-querier-mld.conf.j2"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}-{{ item }}-mld.conf"
+        mode: "0644"
+      loop: "{{ _igmp_querier_mld_names }}"
     - name: Render the unit
       ansible.builtin.template:
         src: "{{ role_dir }}/templates/igmp-querier@.service.j2"
@@ -185,47 +211,14 @@ PLAYBOOK = """
 
 
 @pytest.fixture(scope="module")
-def role_run(tmp_path_factory):
-    playbook_cmd = find_ansible_playbook()
-    if not playbook_cmd:
-        pytest.skip("ansible-playbook is not installed next to this Python or on PATH")
-    work = tmp_path_factory.mktemp("querier-role")
-    link = work / "collections" / "ansible_collections" / "multicast"
-    link.mkdir(parents=True)
-    os.symlink(REPO, str(link / "igmp"))
-    out = work / "out"
-    out.mkdir()
+def role_run(run_plays):
     hosts = {}
     for index, (variables, override) in enumerate(CASES):
         host_vars = dict(variables)
         host_vars["igmp_querier_interfaces"] = [dict(override, name="lo")] if override else ["lo"]
         host_vars["ansible_python_interpreter"] = sys.executable
         hosts["case%02d" % index] = host_vars
-    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    (work / "play.yml").write_text(PLAYBOOK)
-    (work / "ansible.cfg").write_text("[defaults]\nforks = 25\n")
-    env = dict(os.environ,
-               ANSIBLE_CONFIG=str(work / "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=str(work / "collections"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-               ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
-               ANSIBLE_INJECT_FACT_VARS="False")
-    proc = subprocess.run(
-        [playbook_cmd, "-i", str(work / "inventory.yml"), str(work / "play.yml"),
-         "-e", json.dumps({"role_dir": ROLE, "out_dir": str(out)})],
-        cwd=str(work), env=env, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail("ansible-playbook printed no JSON (rc %d): %s %s" % (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
-    messages = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                for item in result.get("results", [result]):
-                    if item.get("failed"):
-                        messages.setdefault(host, item.get("msg"))
-    return {"stats": report["stats"], "out": out, "messages": messages}
+    return run_plays("querier-role", hosts, [(PLAYBOOK, [])], forks=25)
 
 
 @pytest.mark.slow
@@ -251,6 +244,11 @@ def test_role_accepts_exactly_what_the_daemon_accepts(role_run, index):
     assert parsed.timers == expected
     verbose = (override or {}).get("verbose", variables.get("igmp_querier_verbose", False))
     assert parsed.verbose == verbose
+    # AF_INET6 only where MLD runs: the drop-in exists exactly for those instances
+    dropin = role_run["out"] / (host + "-lo-mld.conf")
+    assert os.path.exists(str(dropin)) == (expected.mld_version is not None), host
+    if expected.mld_version is not None:
+        assert re.findall(r"^RestrictAddressFamilies=.*$", dropin.read_text(), re.M) == ["RestrictAddressFamilies=AF_INET6"]
 
 
 @pytest.mark.slow
@@ -280,18 +278,42 @@ def test_rendered_unit_keeps_its_hardening(role_run):
     assert ("sys-subsystem-net-devices-%i.device" in unit) == os.path.exists("/run/udev/control")
 
 
+def exposure(analyze, unit_text, scratch):
+    """``systemd-analyze security --offline=true`` of a unit's text: (exposure, full output)."""
+    scratch.mkdir(exist_ok=True)
+    target = scratch / "igmp-querier@lo.service"
+    target.write_text(unit_text)
+    proc = subprocess.run([analyze, "security", "--offline=true", "--no-pager", str(target)], check=False,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", proc.stdout)
+    assert match, proc.stdout + proc.stderr
+    return match.group(1), proc.stdout
+
+
 @pytest.mark.slow
 def test_rendered_unit_security_exposure(role_run):
     analyze = shutil.which("systemd-analyze")
     if not analyze:
         pytest.skip("systemd-analyze is not installed")
-    unit = str(role_run["out"] / "case00-igmp-querier@lo.service")
-    scratch = role_run["out"] / "analyze"
-    scratch.mkdir(exist_ok=True)
-    target = str(scratch / "igmp-querier@lo.service")
-    shutil.copy(unit, target)
-    proc = subprocess.run([analyze, "security", "--offline=true", "--no-pager", target], check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", proc.stdout)
-    assert match, proc.stdout + proc.stderr
-    assert match.group(1) == EXPECTED_EXPOSURE, proc.stdout
+    level, output = exposure(analyze, (role_run["out"] / "case00-igmp-querier@lo.service").read_text(),
+                             role_run["out"] / "analyze")
+    assert level == EXPECTED_EXPOSURE, output
+    assert "AF_INET6" not in (role_run["out"] / "case00-igmp-querier@lo.service").read_text().split("[Service]")[1] \
+        .split("RestrictAddressFamilies=")[1].splitlines()[0]
+
+
+@pytest.mark.slow
+def test_rendered_unit_with_mld_allows_ipv6_and_keeps_its_exposure(role_run):
+    """The unit plus the MLD drop-in (systemd adds the drop-in's RestrictAddressFamilies= to the
+    unit's list): AF_INET6 is allowed, and the exposure stays at the IPv4-only figure."""
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("systemd-analyze is not installed")
+    host = "case%02d" % MLD_CASE
+    unit = (role_run["out"] / (host + "-igmp-querier@lo.service")).read_text()
+    dropin = (role_run["out"] / (host + "-lo-mld.conf")).read_text()
+    assert dropin.split("[Service]", 1)[1].split() == ["RestrictAddressFamilies=AF_INET6"]
+    combined = unit.replace("\n[Install]\n", "\n" + dropin.split("[Service]", 1)[1].strip() + "\n\n[Install]\n")
+    level, output = exposure(analyze, combined, role_run["out"] / "analyze-mld")
+    assert float(level) <= float(EXPECTED_EXPOSURE), output
+    assert re.search(r"RestrictAddressFamilies=~AF_\(INET\|INET6\)\s", output), output  # the internet-socket item

@@ -11,11 +11,10 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config
 from test_querier_role import PLAYBOOK as BASE_PLAYBOOK
-from test_querier_role import REPO, ROLE, find_ansible_playbook, load
+from test_querier_role import REPO, ROLE, load
 
 PACKAGE = os.path.join(REPO, "plugins", "module_utils", "igmp_querier")
 
@@ -54,49 +53,16 @@ REFUSED = ("bad_metrics", "relative_dir", "dotdot_dir", "space_dir")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    playbook_cmd = find_ansible_playbook()
-    if not playbook_cmd:
-        pytest.skip("ansible-playbook is not installed next to this Python or on PATH")
-    work = tmp_path_factory.mktemp("querier-role-ops")
-    link = work / "collections" / "ansible_collections" / "multicast"
-    link.mkdir(parents=True)
-    os.symlink(REPO, str(link / "igmp"))
-    install = work / "install"
+def run(run_plays, tmp_path_factory):
+    install = tmp_path_factory.mktemp("querier-role-ops-install")
     shutil.copytree(PACKAGE, str(install / "igmp_querier"), ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(os.path.join(ROLE, "files", "__main__.py"), str(install / "igmp_querier"))
-    out = work / "out"
-    out.mkdir()
     hosts = {}
     for name, variables in CASES.items():
         hosts[name] = dict(variables, igmp_querier_interfaces=["lo"], ansible_python_interpreter=sys.executable,
                            igmp_querier_install_dir=str(install), _igmp_querier_python=sys.executable)
-    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    (work / "play.yml").write_text(PLAYBOOK)
-    (work / "check.yml").write_text(CHECK_PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(work / "collections"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
-               ANSIBLE_INJECT_FACT_VARS="False")
-    reports = []
-    for play, extra in (("play.yml", []), ("check.yml", ["--check"])):
-        proc = subprocess.run([playbook_cmd, "-i", str(work / "inventory.yml"), str(work / play),
-                               "-e", json.dumps({"role_dir": ROLE, "out_dir": str(out)})] + extra,
-                              cwd=str(work), env=env, check=False, capture_output=True, text=True, timeout=600)
-        try:
-            reports.append(json.loads(proc.stdout))
-        except ValueError:
-            pytest.fail("ansible-playbook printed no JSON (rc %d): %s %s" % (
-                proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
-    report = reports[0]
-    messages, tasks = {}, {}
-    for play in report["plays"] + reports[1]["plays"]:
-        for task in play["tasks"]:
-            for host, result in task["hosts"].items():
-                tasks.setdefault(host, []).append((task["task"]["name"], result))
-                for item in result.get("results", [result]):
-                    if item.get("failed"):
-                        messages.setdefault(host, item.get("msg"))
-    return {"stats": report["stats"], "out": out, "messages": messages, "tasks": tasks, "install": install}
+    result = run_plays("querier-role-ops", hosts, [(PLAYBOOK, []), (CHECK_PLAYBOOK, ["--check"])])
+    return dict(result, install=install)
 
 
 def options(run, host):

@@ -6,12 +6,15 @@ for the rollout with the multicast.igmp.site playbook.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 
 import pytest
 from conftest import (
     MEMBERS_GROUP,
     QUERIERS_GROUP,
+    STATE_FILE,
     UNIT,
     address_of,
     get_host,
@@ -165,3 +168,49 @@ def test_igmp_querier_status_runs_on_the_host(host, addresses, winner):
     assert done.stdout.startswith("eth0: %s, last query heard " % role), done.stdout
     assert done.stdout.rstrip().endswith("health ok"), done.stdout
     assert host.run("igmp-querier --help").stdout.count("igmp-querier status [IFACE] [--json]") == 1
+
+
+# --- MLD (IPv6): where the scenario turns it on ------------------------------------------------
+
+def _mld_on() -> bool:
+    return all(host_vars(name).get("igmp_querier_mld_version") for name in QUERIERS)
+
+
+mld_only = pytest.mark.skipif(not _mld_on(), reason="igmp_querier_mld_version is off in this scenario")
+
+
+def _link_local(name: str) -> str:
+    out = get_host(name).check_output("ip -j -6 addr show dev eth0 scope link")
+    found = [a["local"] for link in json.loads(out) for a in link.get("addr_info", []) if a.get("family") == "inet6"]
+    assert len(found) == 1, "%s: expected one link-local address on eth0, got %s" % (name, found)
+    return str(ipaddress.IPv6Address(found[0]))
+
+
+def _mld_state(name: str) -> dict:
+    document = json.loads(get_host(name).file(STATE_FILE).content_string)
+    assert document["schema"] == 2 and "mld" in document, "%s: no mld object in %s" % (name, STATE_FILE)
+    return document["mld"]
+
+
+@mld_only
+def test_mld_lowest_link_local_is_the_only_mld_querier():
+    link_locals = {name: _link_local(name) for name in QUERIERS}
+    winner = min(link_locals, key=lambda name: int(ipaddress.IPv6Address(link_locals[name])))
+
+    def agreed():
+        states = {name: _mld_state(name) for name in QUERIERS}
+        return states if all((st["role"] == "querier") == (name == winner) and st["querier"] == link_locals[winner]
+                             for name, st in states.items()) else None
+
+    states = wait_for(agreed, timeout=30, interval=1, what="one agreed MLD querier (%s)" % link_locals[winner])
+    for name, st in states.items():
+        print("%s: MLDv%d %s, querier %s, our address %s, queries sent %d" % (
+            name, st["mld_version"], st["role"], st["querier"], st["address"], st["queries_sent"]))
+        assert st["address"] == link_locals[name] and st["mld_version"] == 2
+    assert states[winner]["queries_sent"] >= 2
+
+
+@mld_only
+def test_only_the_mld_instances_allow_ipv6_sockets(host):
+    families = host.check_output("systemctl show -p RestrictAddressFamilies --value %s", UNIT).split()
+    assert "AF_INET6" in families and "AF_INET" in families and "AF_PACKET" in families, families

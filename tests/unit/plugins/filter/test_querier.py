@@ -1,17 +1,19 @@
 """The role's filters over the daemon's option table (plugins/filter/querier.py), without Ansible
 running: what each instance's settings file says, which variable a refusal names, unit names."""
 
+import json
 import shlex
 
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.filter import querier
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import _systemd, config, options
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 
 #: The role's defaults, in the order of querier_setting_keys.
 ROLE_DEFAULTS = {"query_interval": 60, "max_response_time": None, "robustness": 2, "timeout": None,
                  "startup_query_count": None, "startup_query_interval": None, "igmp_version": 2,
-                 "snooping_timeout": 260, "verbose": False}
+                 "snooping_timeout": 260, "verbose": False, "mld_version": None}
 
 
 def values(**changes):
@@ -38,9 +40,45 @@ def test_every_setting_renders_in_the_settings_file_order():
                     "--max-response-time 2.5 --timeout 100 --startup-query-count 4 --startup-query-interval 2.5 "
                     "--verbose --metrics-file /run/igmp-querier/br0/br0.prom")
     parsed = config.parse_args(["--interface", "br0"] + shlex.split(line))
-    assert parsed.timers == config.Timers(query_interval=30.5, max_response_time=2.5, robustness=3, timeout=100.0,
-                                          startup_query_count=4, startup_query_interval=2.5)
+    assert parsed.timers == Timers(query_interval=30.5, max_response_time=2.5, robustness=3, timeout=100.0,
+                                   startup_query_count=4, startup_query_interval=2.5)
     assert parsed.verbose and parsed.metrics_file == "/run/igmp-querier/br0/br0.prom"
+
+
+@pytest.mark.parametrize("off", [None, "", False, "off", "OFF", " off "])
+def test_mld_off_in_every_spelling_passes_no_mld_flag(off):
+    (instance,) = querier.querier_instances([{"name": "eth0", "mld_version": off}], values())
+    assert querier.querier_problems([instance]) == []
+    (plain,) = querier.querier_instances(["eth0"], values())
+    assert querier.querier_options(instance) == querier.querier_options(plain)
+    assert "--mld-version" not in querier.querier_options(instance)
+    assert querier.querier_mld(instance) is False
+
+
+@pytest.mark.parametrize("version", [1, 2, "2"])
+def test_mld_on_passes_its_version_to_the_daemon(version):
+    (instance,) = querier.querier_instances(["eth0"], values(mld_version=version))
+    assert querier.querier_problems([instance]) == []
+    line = querier.querier_options(instance)
+    (plain,) = querier.querier_instances(["eth0"], values())
+    assert line == querier.querier_options(plain).replace("--igmp-version 2", "--igmp-version 2 --mld-version %s" % version)
+    assert config.parse_args(["--interface", "eth0"] + shlex.split(line)).timers.mld_version == int(version)
+    assert querier.querier_mld(instance) is True
+
+
+@pytest.mark.parametrize("bad", [3, 0, True, "abc", 1.5, "v2", [2]])
+def test_a_bad_mld_version_names_the_variable_and_the_values(bad):
+    instances = querier.querier_instances(["eth0", {"name": "br0", "mld_version": bad}], values(mld_version=bad))
+    problems = querier.querier_problems(instances)
+    assert problems == ["eth0: igmp_querier_mld_version must be off, 1 or 2, got %s" % json.dumps(bad),
+                        "br0: igmp_querier_interfaces[br0].mld_version must be off, 1 or 2, got %s" % json.dumps(bad)]
+
+
+def test_mldv1_keeps_the_daemons_max_response_limit_in_role_terms():
+    (instance,) = querier.querier_instances(["eth0"], values(mld_version=1, igmp_version=3, query_interval=125,
+                                                             max_response_time=70))
+    (problem,) = querier.querier_problems([instance])
+    assert problem.startswith("eth0: igmp_querier_max_response_time") and "--" not in problem
 
 
 def test_an_entry_overrides_the_role_wide_value_and_names_its_own_variable():

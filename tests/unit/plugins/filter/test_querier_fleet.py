@@ -10,11 +10,12 @@ import pytest
 import yaml
 
 from ansible_collections.multicast.igmp.plugins.filter.querier_fleet import querier_fleet, querier_rows
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, election, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, election, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.modules import igmp_status
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-T = config.Timers(query_interval=10.0, max_response_time=1.0)
+T = Timers(query_interval=10.0, max_response_time=1.0)
 A, B, C = "10.0.0.9", "10.0.0.10", "10.0.0.100"
 FACTS = {"eth0": {"ipv4": {"address": "10.0.0.10", "netmask": "255.255.255.0"}}}
 FACTS_LAN2 = {"eth0": {"ipv4": {"address": "192.168.5.3", "netmask": "255.255.255.0"}}}

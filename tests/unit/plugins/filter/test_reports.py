@@ -13,7 +13,8 @@ import yaml
 
 from ansible_collections.multicast.igmp.plugins.filter.reports import (
     FilterModule, probe_table, querier_settled, status_lines)
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, election, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, election, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.modules import igmp_status
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -26,8 +27,8 @@ ACTIVE = {"name": "igmp-querier@eth0.service", "load_state": "loaded", "active_s
 
 def entry(address, up, lower=None, startup_interval=2.5, active=True):
     """igmp_status's report of an instance up for ``up`` seconds (non-querier when it heard ``lower``)."""
-    q = election.Querier(config.Timers(query_interval=10.0, max_response_time=1.0,
-                                       startup_query_interval=startup_interval), address)
+    q = election.Querier(Timers(query_interval=10.0, max_response_time=1.0,
+                                startup_query_interval=startup_interval), address)
     q.start(1000.0 - up)
     q.record_sent(1000.0 - up)
     if lower:
@@ -120,7 +121,7 @@ def local(**hostvars):
 def test_status_playbook_prints_every_hosts_lines_together(tmp_path):
     states = tmp_path / "q9-state"
     states.mkdir()
-    q = election.Querier(config.Timers(query_interval=10.0, max_response_time=1.0), "127.0.0.9")
+    q = election.Querier(Timers(query_interval=10.0, max_response_time=1.0), "127.0.0.9")
     q.start(995.0)
     q.record_sent(995.0)
     now = time.time()

@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, election, sockets, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, election, sockets, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.modules import igmp_status
 from tests.helpers import collections_root, run_module as run_main, warnings_of
 
@@ -44,7 +45,7 @@ def write_state(directory, interface, querier, *, age=0.0, mono=1000.0, per_inst
 
 def querier_with_member(query_interval=10.0):
     """We are querier at A, sent one query at t=998, heard a report for 239.1.2.3 at t=999."""
-    q = election.Querier(config.Timers(query_interval=query_interval, max_response_time=1.0), A)
+    q = election.Querier(Timers(query_interval=query_interval, max_response_time=1.0), A)
     q.start(998.0)
     q.record_sent(998.0)
     q.handle(MEMBER, codec.Report(2, "239.1.2.3"), 999.0)
@@ -53,7 +54,7 @@ def querier_with_member(query_interval=10.0):
 
 def non_querier(heard_at=998.0):
     """We are at B and lost the election to A, whose query we heard at ``heard_at``."""
-    q = election.Querier(config.Timers(query_interval=10.0, max_response_time=1.0), B)
+    q = election.Querier(Timers(query_interval=10.0, max_response_time=1.0), B)
     q.start(990.0)
     q.record_sent(990.0)
     q.handle(A, codec.Query(2, 10, codec.ANY), heard_at)

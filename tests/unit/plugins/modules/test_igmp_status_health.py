@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, election, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, election, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.modules import igmp_status
 from tests.helpers import run_module as run_main
 
@@ -29,14 +30,14 @@ def write_state(directory, interface, querier, *, age=0.0, mono=1000.0, pid=None
 
 
 def querier(at=1000.0):
-    q = election.Querier(config.Timers(query_interval=10.0, max_response_time=1.0), A)
+    q = election.Querier(Timers(query_interval=10.0, max_response_time=1.0), A)
     q.start(at - 2.0)
     q.record_sent(at)
     return q
 
 
 def non_querier(at=1000.0):
-    q = election.Querier(config.Timers(query_interval=10.0, max_response_time=1.0), B)
+    q = election.Querier(Timers(query_interval=10.0, max_response_time=1.0), B)
     q.start(at - 10.0)
     q.record_sent(at - 10.0)
     q.handle(A, codec.Query(2, 10, codec.ANY), at)

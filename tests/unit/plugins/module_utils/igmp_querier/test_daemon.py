@@ -17,8 +17,8 @@ from collections import deque, namedtuple
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, daemon as daemon_module
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.config import Config, Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, codec_mld, daemon as daemon_module
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Config, Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.netif import LinkState
 
 IF = "eth0"
@@ -45,8 +45,9 @@ class FakeNetif:
         self.state = state
         self.reads = 0
 
-    def link_state(self, name):
+    def link_state(self, name, ipv6=False):
         self.reads += 1
+        self.ipv6 = ipv6
         return self.state
 
     def index(self, name):
@@ -73,7 +74,12 @@ class FakeSocket:
         if self.send_error is not None:
             error, self.send_error = self.send_error, None
             raise OSError(error, os.strerror(error))
-        self.sent.append((self.clock(), address[0], codec.decode_igmp(payload)))
+        if self.kind == "tx6":  # a raw ICMPv6 socket: the kernel adds the IPv6 header and checksum
+            assert address[3] > 0, "an IPv6 multicast destination needs the interface index"
+            packet = codec_mld.decode_ipv6(codec_mld.encode_ipv6(self.address, address[0], payload))
+            self.sent.append((self.clock(), address[0], packet.message))
+        else:
+            self.sent.append((self.clock(), address[0], codec.decode_igmp(payload)))
 
     def close(self):
         self.closed_at = self.clock()
@@ -86,6 +92,8 @@ class FakeSockets:
         self.netlink = None
         self.open_errors = deque()  # errnos: the next open_receiver() calls fail with them
         self.receivers, self.senders = [], []
+        self.receivers6, self.senders6 = [], []
+        self.open6_errors = deque()  # errnos: the next open_sender6() calls fail with them
         self.opened_at = []  # (time, kind)
 
     def check_raw(self):
@@ -106,6 +114,26 @@ class FakeSockets:
         sock = FakeSocket("tx", address)
         sock.clock = self.clock
         self.senders.append(sock)
+        return sock
+
+    def check_raw6(self):
+        pass
+
+    def open_receiver6(self, interface, index):
+        self.opened_at.append((self.clock(), "rx6"))
+        sock = FakeSocket("rx6")
+        sock.clock = self.clock
+        self.receivers6.append(sock)
+        return sock
+
+    def open_sender6(self, interface, index, address):
+        self.opened_at.append((self.clock(), "tx6"))
+        if self.open6_errors:
+            error = self.open6_errors.popleft()
+            raise OSError(error, os.strerror(error))
+        sock = FakeSocket("tx6", address)
+        sock.clock = self.clock
+        self.senders6.append(sock)
         return sock
 
     def open_netlink(self):
@@ -139,6 +167,10 @@ class FakeSockets:
 
     def queries(self):
         return [q for sock in self.senders for q in sock.sent]
+
+    def queries6(self):
+        """(time, destination, source, decoded query) of every MLD query sent."""
+        return [(t, d, sock.address, q) for sock in self.senders6 for t, d, q in sock.sent]
 
 
 class FakeSelector:
@@ -445,3 +477,90 @@ def test_sighup_reopens_the_sockets_without_a_new_startup_burst(tmp_path):
     assert len(rig.sockets.receivers) == 2 and rig.sockets.receivers[0].closed_at == 1015.0
     assert rig.send_times() == [1000.0, 1002.5, 1012.5, 1022.5]
     assert 1015.0 in rig.writes
+
+
+# --- both families on one interface (--mld-version) --------------------------------------------
+
+LL, LL2, LOWER_LL = "fe80::5", "fe80::3", "fe80::2"
+UP6 = UP._replace(link_local=LL)
+MLD_TIMERS = TIMERS._replace(mld_version=2)
+
+
+def mld_query_from(source, version=2):
+    payload = codec_mld.encode_query_mld(version, 1000, 2, 10.0)
+    return codec_mld.encode_ipv6(source, codec_mld.ALL_NODES, payload), False
+
+
+def test_both_families_query_on_one_schedule_and_share_the_wakeups(tmp_path):
+    rig = Rig(tmp_path, timers=MLD_TIMERS, state=UP6)
+    rig.stop_at(1100.0)
+    rig.run()
+    times = [1000.0, 1002.5] + [1012.5 + 10.0 * i for i in range(9)]
+    assert rig.send_times() == times
+    sent6 = rig.sockets.queries6()
+    assert [t for t, _d, _s, _q in sent6] == times
+    assert all(d == "ff02::1" and s == LL and q.version == 2 and q.is_general and (q.qrv, q.qqi) == (2, 10)
+               for _t, d, s, q in sent6)
+    assert rig.netif.ipv6
+    # both queries of an interval leave in one wake-up: no more wake-ups than with IPv4 alone
+    assert rig.selector.wakeups <= len(times) + 1
+
+
+def test_the_state_file_has_the_mld_object_beside_the_ipv4_top_level(tmp_path):
+    rig = Rig(tmp_path, timers=MLD_TIMERS, state=UP6)
+    rig.at(1005.0, lambda: rig.sockets.receivers6[-1].inbox.append(mld_query_from(LOWER_LL)))
+    rig.at(1006.0, lambda: setattr(rig, "snapshot", rig.state()))
+    rig.stop_at(1007.0)
+    rig.run()
+    doc = rig.snapshot
+    assert doc["schema"] == 2
+    assert (doc["role"], doc["querier"], doc["address"]) == ("querier", ME, ME)
+    assert (doc["mld"]["role"], doc["mld"]["querier"], doc["mld"]["address"]) == ("non-querier", LOWER_LL, LL)
+    assert doc["mld"]["mld_version"] == 2 and doc["mld"]["queries_sent"] == 2
+    assert rig.send_times() == [1000.0, 1002.5]  # IPv4 carries on: the MLD election is its own
+
+
+def test_without_mld_version_there_is_no_ipv6_socket_and_no_mld_object(tmp_path):
+    rig = Rig(tmp_path, state=UP6)
+    rig.at(1001.0, lambda: setattr(rig, "snapshot", rig.state()))
+    rig.stop_at(1002.0)
+    rig.run()
+    assert rig.sockets.receivers6 == [] and rig.sockets.senders6 == []
+    assert "mld" not in rig.snapshot and not rig.netif.ipv6
+
+
+def test_mld_waits_for_a_usable_link_local_and_says_so_once_while_ipv4_queries(tmp_path, caplog):
+    rig = Rig(tmp_path, timers=MLD_TIMERS, state=UP._replace(tentative=True))
+    rig.at(1030.0, lambda: setattr(rig.netif, "state", UP6))  # DAD done; found at the next re-check
+    rig.stop_at(1060.0)
+    with caplog.at_level(logging.INFO, logger="igmp_querier"):
+        rig.run()
+    waits = [r.getMessage() for r in caplog.records if "link-local" in r.getMessage() and "No usable" in r.getMessage()]
+    assert len(waits) == 1 and "tentative" in waits[0] and waits[0].startswith("MLD: ")
+    assert rig.send_times()[:2] == [1000.0, 1002.5]
+    sent6 = [t for t, _d, _s, _q in rig.sockets.queries6()]
+    assert sent6[0] > 1030.0 and len(sent6) >= 2  # then its own startup burst
+    assert sent6[1] - sent6[0] == 2.5
+
+
+def test_a_new_link_local_reopens_the_mld_sender_on_it_and_leaves_ipv4_alone(tmp_path):
+    rig = Rig(tmp_path, timers=MLD_TIMERS, state=UP6)
+    rig.at(1020.0, lambda: setattr(rig.netif, "state", UP._replace(link_local=LL2)))
+    rig.stop_at(1060.0)
+    rig.run()
+    sources = [(t, s) for t, _d, s, _q in rig.sockets.queries6()]
+    changed = [t for t, s in sources if s == LL2]
+    assert changed and all(s == LL for t, s in sources if t < changed[0])
+    assert len(rig.sockets.senders) == 1  # the IPv4 sender was never reopened
+    assert rig.send_times() == [1000.0, 1002.5] + [1012.5 + 10.0 * i for i in range(5)]
+
+
+def test_an_mld_socket_failure_backs_off_alone(tmp_path):
+    rig = Rig(tmp_path, timers=MLD_TIMERS, state=UP6)
+    rig.sockets.open6_errors.extend([errno.EADDRNOTAVAIL, errno.EADDRNOTAVAIL])
+    rig.stop_at(1010.0)
+    rig.run()
+    assert [t for t, kind in rig.sockets.opened_at if kind == "tx6"] == [1000.0, 1000.5, 1001.5]
+    assert rig.send_times() == [1000.0, 1002.5]
+    assert [t for t, _d, _s, _q in rig.sockets.queries6()] == [1001.5, 1004.0]
+    assert rig.daemon.mld.backoff == daemon_module.BACKOFF_MIN

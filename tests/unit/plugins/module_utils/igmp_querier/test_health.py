@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, health, state
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, health, state
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers, human
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.groups import MAX_GROUPS
 
@@ -223,7 +223,7 @@ def test_numbers_print_humanly(value, text):
 @pytest.mark.parametrize("value, text", [(8094720.0, "8094720"), (25.5, "25.5"), (0.25, "0.25"), (1e10, "10000000000"),
                                          (0.0001, "0.0001"), (float("nan"), "nan"), (3174.4, "3174.4")])
 def test_config_messages_print_numbers_humanly(value, text):
-    assert config.human(value) == text
+    assert human(value) == text
 
 
 def heard(source, general=3, age=0.5):

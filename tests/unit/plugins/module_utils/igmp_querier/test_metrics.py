@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, config, metrics, state
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Config, Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.daemon import Daemon
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 
@@ -122,9 +122,9 @@ def test_two_interfaces_in_one_textfile_directory_parse_together():
 def test_daemon_writes_the_metrics_file_atomically_with_the_state_file(tmp_path):
     path = str(tmp_path / "igmp-querier-eth0.prom")
     clock = [1000.0]
-    cfg = config.Config(interface="eth0", timers=T, state_dir=str(tmp_path), metrics_file=path)
+    cfg = Config(interface="eth0", timers=T, state_dir=str(tmp_path), metrics_file=path)
     daemon = Daemon(cfg, clock=lambda: clock[0], wall=lambda: WALL + clock[0] - 1000.0)
-    daemon.querier = took_over()
+    daemon.igmp.querier = took_over()
     clock[0] = 1024.0
     old_umask = os.umask(0o077)
     try:
@@ -145,9 +145,9 @@ def test_daemon_writes_the_metrics_file_atomically_with_the_state_file(tmp_path)
 
 
 def test_daemon_records_versions_heard_for_the_health_rule(tmp_path):
-    cfg = config.Config(interface="eth0", timers=T, state_dir=str(tmp_path))
+    cfg = Config(interface="eth0", timers=T, state_dir=str(tmp_path))
     daemon = Daemon(cfg, clock=lambda: 1002.0, wall=lambda: WALL + 2.0)
-    daemon.querier = Querier(T, ME)
+    daemon.igmp.querier = Querier(T, ME)
     daemon.querier.start(1000.0)
     daemon._apply(daemon.querier.handle("10.0.0.100", codec.Query(3, 10, codec.ANY, qrv=2, qqi=10), 1001.0), 1001.0)
     daemon.write_state(1002.0)
@@ -156,8 +156,8 @@ def test_daemon_records_versions_heard_for_the_health_rule(tmp_path):
 
 
 def test_an_unwritable_metrics_file_does_not_stop_the_state_file(tmp_path):
-    cfg = config.Config(interface="eth0", timers=T, state_dir=str(tmp_path),
-                        metrics_file=str(tmp_path / "missing-dir" / "x.prom"))
+    cfg = Config(interface="eth0", timers=T, state_dir=str(tmp_path),
+                 metrics_file=str(tmp_path / "missing-dir" / "x.prom"))
     daemon = Daemon(cfg, clock=lambda: 1000.0, wall=lambda: WALL)
     daemon.querier.start(1000.0)
     daemon.write_state(1000.0)
@@ -175,3 +175,32 @@ def test_metrics_file_flag_is_checked(value, capsys):
 def test_metrics_file_flag_is_parsed():
     assert config.parse_args(["-i", "eth0", "--metrics-file", "/tmp/m.prom"]).metrics_file == "/tmp/m.prom"
     assert config.parse_args(["-i", "eth0"]).metrics_file is None
+
+
+def test_the_mld_querier_has_its_own_metric_families_beside_the_ipv4_ones():
+    from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.family import MLD
+
+    v6 = Querier(T._replace(mld_version=2), "fe80::10", family=MLD)
+    v6.start(1000.0)
+    v6.record_sent(1000.0)
+    v6.handle("fe80::9", codec.Query(2, 10, "::", qrv=2, qqi=10), 1001.0)
+    v6.handle("fe80::20", codec.Report(1, "ff05::1:3"), 1002.0)
+    text = metrics.render(doc(took_over(), mld=state.Section(v6, "fe80::10", malformed=4, send_errors=1)), WALL + 3.0)
+    samples, types = parse(text)
+    labels = dict(next(iter(samples["igmp_querier_mld_info"])))
+    assert labels == {"interface": "eth0", "querier": "fe80::9", "address": "fe80::10", "role": "non-querier",
+                      "mld_version": "2"}
+    assert one(samples, "igmp_querier_mld_is_querier") == 0 and one(samples, "igmp_querier_is_querier") == 1
+    assert one(samples, "igmp_querier_mld_queries_sent_total") == 1
+    assert one(samples, "igmp_querier_mld_elections_lost_total") == 1
+    assert one(samples, "igmp_querier_mld_malformed_frames_total") == 4
+    assert one(samples, "igmp_querier_mld_send_errors_total") == 1
+    assert one(samples, "igmp_querier_mld_groups") == 1 and one(samples, "igmp_querier_groups") == 1
+    assert one(samples, "igmp_querier_mld_last_query_heard_age_seconds") == 2.0
+    assert types["igmp_querier_mld_queries_sent"] == "counter"
+    assert one(samples, "igmp_querier_malformed_frames_total") == 5  # the IPv4 figures are untouched
+
+
+def test_without_mld_there_is_no_mld_metric():
+    samples, _types = parse(metrics.render(doc(took_over()), WALL + 3.0))
+    assert not [name for name in samples if name.startswith("igmp_querier_mld_")]

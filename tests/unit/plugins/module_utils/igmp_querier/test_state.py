@@ -42,7 +42,7 @@ def test_build_from_a_real_querier(querier):
     doc = snapshot(querier)
     assert state.validate(doc) is doc
     assert doc == {
-        "schema": 1,
+        "schema": 2,
         "interface": "eth0",
         "address": ME,
         "link": "up",
@@ -189,8 +189,9 @@ def _broken(change):
 
 INVALID = [
     ("not an object", lambda doc: [doc], "state is not a JSON object"),
-    ("other schema", _broken(lambda d: d.update(schema=2)), "state schema 2, expected 1"),
-    ("no schema", _broken(lambda d: d.pop("schema")), "state schema None, expected 1"),
+    ("other schema", _broken(lambda d: d.update(schema=3)), "state schema 3, expected 1 or 2"),
+    ("schema true", _broken(lambda d: d.update(schema=True)), "state schema True, expected 1 or 2"),
+    ("no schema", _broken(lambda d: d.pop("schema")), "state schema None, expected 1 or 2"),
     ("missing role", _broken(lambda d: d.pop("role")), "state has no 'role'"),
     ("missing pid", _broken(lambda d: d.pop("pid")), "state has no 'pid'"),
     ("counter as string", _broken(lambda d: d.update(queries_sent="3")), "state field 'queries_sent' has type str"),
@@ -383,7 +384,7 @@ def test_a_fifo_or_a_device_in_place_of_the_file_never_blocks(tmp_path):
     ("[" * 100000 + "]" * 100000, "cannot read"),
     ('{"schema": 1, "timers": ' + "[" * 100000 + "]" * 100000 + "}", "cannot read"),
     ('{"schema": 1, "x": ' + '{"a": ' * 50000 + "1" + "}" * 50001, "cannot read"),
-    ('{"schema": ' + "[" * 900 + "]" * 900 + "}", "state schema a JSON array, expected 1"),
+    ('{"schema": ' + "[" * 900 + "]" * 900 + "}", "state schema a JSON array, expected 1 or 2"),
     ("3", "state is not a JSON object"),
     ('"eth0"', "state is not a JSON object"),
     ("null", "state is not a JSON object"),

@@ -10,11 +10,12 @@ import time
 
 import pytest
 
-from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import _systemd, codec, config, main, state, status
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import _systemd, codec, main, state, status
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.election import Querier
 
 MODULE_UTILS = os.path.dirname(os.path.dirname(os.path.abspath(main.__file__)))
-T = config.Timers(query_interval=10.0, max_response_time=1.0, robustness=2)
+T = Timers(query_interval=10.0, max_response_time=1.0, robustness=2)
 ME, LOWER = "10.0.0.10", "10.0.0.9"
 NOW = 1700000000.0
 
