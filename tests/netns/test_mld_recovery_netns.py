@@ -49,10 +49,9 @@ def test_link_flap_igmp_at_once_mld_when_the_link_local_is_back_with_the_startup
     host.link_up()
     first4 = capture.wait_query(4, src="10.0.0.1", since=up, timeout=3)
     assert first4.time - up < 1.0, "first IGMP query %.2f s after the link came up" % (first4.time - up)
-    mld = lab6.wait_mld_state(daemon, lambda m: m["address"] is None, 3, "MLD waiting without a link-local")
+    lab6.wait_mld_state(daemon, lambda m: m["address"] is None, 3, "MLD waiting without a link-local")
     time.sleep(1.0)
     assert capture.queries(6, since=up) == [], "MLD queries without a link-local address"
-    assert "fe80::1" not in (mld["address"], mld["querier"])
 
     readded = time.time()
     lab6.add_link_local(host, "fe80::1")
