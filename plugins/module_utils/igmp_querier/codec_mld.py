@@ -50,7 +50,8 @@ TYPE_MLDV2_REPORT = 143
 #: Hop-by-Hop header for IPV6_HOPOPTS: next header (the kernel fills it), length 0 (8 octets),
 #: Router Alert (type 5, length 2, value 0: MLD, RFC 2711), PadN of 2 octets.
 ROUTER_ALERT_HOPOPTS = b"\x00\x00\x05\x02\x00\x00\x01\x00"
-_RA_OPTION_MLD = b"\x05\x02\x00\x00"
+#: The same header as it travels (next header ICMPv6): what every MLD speaker sends.
+_USUAL_HOP_BY_HOP = bytes([ICMPV6_PROTO]) + ROUTER_ALERT_HOPOPTS[1:]
 
 #: Largest Maximum Response Delay an MLDv2 code carries, in ms (exp 7, mant 0xfff).
 MAX_MRC_VALUE = 0x1FFF << 10
@@ -70,6 +71,8 @@ def _pton(address: str) -> bytes:
 
 _ANY6_RAW = _pton(ANY6)
 _ALL_NODES_RAW = _pton(ALL_NODES)
+#: The destinations of nearly every MLD message, as text without an inet_ntop call (hot path).
+_KNOWN_TEXT = {_pton(address): address for address in (ALL_NODES, ALL_ROUTERS6, ALL_MLDV2_ROUTERS)}
 
 
 # --- Maximum Response Code (RFC 3810 s.5.1.3) ------------------------------------------------
@@ -178,7 +181,7 @@ def encode_ipv6(src: str, dst: str, payload: bytes, hop_limit: int = 1, router_a
     if len(body) >= 4:
         struct.pack_into("!H", body, 2, 0)
         struct.pack_into("!H", body, 2, codec.checksum(_pseudo_header(src, dst, len(body)) + bytes(body)))
-    hbh = (bytes([ICMPV6_PROTO]) + ROUTER_ALERT_HOPOPTS[1:]) if router_alert else b""
+    hbh = _USUAL_HOP_BY_HOP if router_alert else b""
     first = (6 << 28) | (codec.TOS_INTERNETWORK_CONTROL << 20)
     header = struct.pack("!IHBB16s16s", first, len(hbh) + len(body), HOP_BY_HOP if router_alert else ICMPV6_PROTO,
                          hop_limit, _pton(src), _pton(dst))
@@ -187,22 +190,20 @@ def encode_ipv6(src: str, dst: str, payload: bytes, hop_limit: int = 1, router_a
 
 # --- decoding -------------------------------------------------------------------------------
 
-_IPV6_HEADER = struct.Struct("!IHBB16s16s")
-_unpack_ipv6 = _IPV6_HEADER.unpack_from
 _unpack_word = struct.Struct("!BBH").unpack_from  # record type / aux words / sources, flags / QQIC / sources
-_unpack_short = struct.Struct("!H").unpack_from
 _FRAGMENT = 44
 _NO_NEXT_HEADER = 59
-_ESP = 50
 _AH = 51
-#: Extension headers passed over on the way to ICMPv6: routing, destination options, mobility,
-#: HIP, shim6 (RFC 8200 s.4, RFC 7045); their length octet counts 8-octet units after the first.
-_SKIPPABLE = (43, 60, 135, 139, 140)
+_ROUTING = 43
+#: Extension headers passed over on the way to ICMPv6: destination options, mobility, HIP,
+#: shim6 (RFC 8200 s.4, RFC 7045); their length octet counts 8-octet units after the first.
+_SKIPPABLE = (60, 135, 139, 140)
 
 
 def _scan_hop_by_hop(options: bytes) -> Tuple[bool, bool]:
     """(MLD Router Alert present, the options are well formed) for a Hop-by-Hop options area."""
     alert = False
+    well_formed = True
     i = 0
     end = len(options)
     while i < end:
@@ -221,21 +222,42 @@ def _scan_hop_by_hop(options: bytes) -> Tuple[bool, bool]:
             alert = alert or options[i + 2:i + 4] == b"\x00\x00"
         elif kind != 1 and kind >> 6:
             # an unknown option whose action bits say "discard the packet" (RFC 8200 s.4.2)
-            return alert, False
+            well_formed = False
         i += 2 + size
-    return alert, True
-
-
-def _check_multicast(raw: bytes, what: str) -> str:
-    text = _ntop(_AF6, raw)
-    if raw[0] != 0xFF:
-        raise MalformedPacket("%s for non-multicast address %s" % (what, text))
-    return text
+    return alert, well_formed
 
 
 def _decode_mld(data: bytes, length: int) -> codec.Message:
     """The ICMPv6 message ``data`` (checksum already verified) as a codec message."""
     icmp_type = data[0]
+    if icmp_type == TYPE_MLDV2_REPORT:
+        if length < 8:
+            raise MalformedPacket("truncated: %d octets, an MLDv2 report needs 8" % length)
+        count = (data[6] << 8) | data[7]
+        records: List[GroupRecord] = []
+        offset = 8
+        for index in range(count):
+            if offset + 20 > length:
+                raise MalformedPacket("v2 report claims %d records, record %d is truncated" % (count, index + 1))
+            rtype, auxwords, nsrc = _unpack_word(data, offset)
+            first = offset + 20
+            aux_start = first + 16 * nsrc
+            end = aux_start + 4 * auxwords
+            if end > length:
+                raise MalformedPacket("v2 record %d claims %d sources, overruns the message" % (index + 1, nsrc))
+            if rtype not in RECORD_TYPE_NAMES:
+                raise MalformedPacket("v2 record %d has unknown type %d" % (index + 1, rtype))
+            if data[offset + 4] != 0xFF:
+                raise MalformedPacket("v2 record %d is for non-multicast address %s"
+                                      % (index + 1, _ntop(_AF6, data[offset + 4:first])))
+            records.append(_new(GroupRecord, (
+                rtype,
+                _ntop(_AF6, data[offset + 4:first]),
+                tuple([_ntop(_AF6, data[i:i + 16]) for i in range(first, aux_start, 16)]) if nsrc else (),
+                bytes(data[aux_start:end]) if auxwords else b"",
+            )))
+            offset = end
+        return _new(V3Report, (tuple(records),))
     if icmp_type == TYPE_MLD_QUERY:
         if length < 24 or 24 < length < 28:
             # RFC 3810 s.8.1: 24 octets is MLDv1, 28 or more MLDv2, anything else is ignored
@@ -265,101 +287,84 @@ def _decode_mld(data: bytes, length: int) -> codec.Message:
         if icmp_type == TYPE_MLD_REPORT:
             return _new(Report, (1, group))
         return _new(Leave, (group,))
-    if icmp_type == TYPE_MLDV2_REPORT:
-        if length < 8:
-            raise MalformedPacket("truncated: %d octets, an MLDv2 report needs 8" % length)
-        count = (data[6] << 8) | data[7]
-        records: List[GroupRecord] = []
-        offset = 8
-        for index in range(count):
-            if offset + 20 > length:
-                raise MalformedPacket("v2 report claims %d records, record %d is truncated" % (count, index + 1))
-            rtype, auxwords, nsrc = _unpack_word(data, offset)
-            first = offset + 20
-            aux_start = first + 16 * nsrc
-            end = aux_start + 4 * auxwords
-            if end > length:
-                raise MalformedPacket("v2 record %d claims %d sources, overruns the message" % (index + 1, nsrc))
-            if rtype not in RECORD_TYPE_NAMES:
-                raise MalformedPacket("v2 record %d has unknown type %d" % (index + 1, rtype))
-            if data[offset + 4] != 0xFF:
-                raise MalformedPacket("v2 record %d is for non-multicast address %s"
-                                      % (index + 1, _ntop(_AF6, data[offset + 4:first])))
-            records.append(_new(GroupRecord, (
-                rtype,
-                _ntop(_AF6, data[offset + 4:first]),
-                tuple([_ntop(_AF6, data[i:i + 16]) for i in range(first, aux_start, 16)]) if nsrc else (),
-                bytes(data[aux_start:end]) if auxwords else b"",
-            )))
-            offset = end
-        return _new(V3Report, (tuple(records),))
     return _new(Unknown, (icmp_type,))
+
+
+def _walk(packet: bytes, next_header: int, end: int) -> Tuple[int, bool, bool]:
+    """(offset of ICMPv6, MLD Router Alert present, Hop-by-Hop options well formed) past the
+    extension headers that start at octet 40 with ``next_header``."""
+    offset = 40
+    alert, options_ok = False, True
+    if next_header == HOP_BY_HOP:
+        if offset + 8 > end:
+            raise MalformedPacket("truncated Hop-by-Hop header")
+        size = (packet[offset + 1] + 1) * 8
+        if offset + size > end:
+            raise MalformedPacket("Hop-by-Hop header of %d octets overruns the payload" % size)
+        next_header = packet[offset]
+        alert, options_ok = _scan_hop_by_hop(packet[offset + 2:offset + size])
+        offset += size
+    while next_header != ICMPV6_PROTO:
+        if next_header in _SKIPPABLE or next_header == _AH:
+            if offset + 8 > end:
+                raise MalformedPacket("truncated extension header %d" % next_header)
+            if next_header == _AH:
+                size = (packet[offset + 1] + 2) * 4
+            else:
+                size = (packet[offset + 1] + 1) * 8
+            if offset + size > end:
+                raise MalformedPacket("extension header %d of %d octets overruns the payload" % (next_header, size))
+            next_header = packet[offset]
+            offset += size
+        elif next_header == HOP_BY_HOP:
+            raise MalformedPacket("Hop-by-Hop header not first (RFC 8200 s.4.1)")
+        elif next_header == _ROUTING:
+            # link-local MLD is never source-routed (and the checksum would be for another destination)
+            raise MalformedPacket("routing header in MLD")
+        elif next_header == _FRAGMENT:
+            raise MalformedPacket("fragmented MLD")
+        elif next_header == _NO_NEXT_HEADER:
+            raise MalformedPacket("no next header: not ICMPv6")
+        else:
+            raise MalformedPacket("IPv6 next header %d is not ICMPv6" % next_header)
+    return offset, alert, options_ok
 
 
 def decode_ipv6(packet: bytes) -> Union[Packet, Malformed]:
     """Decode an IPv6 packet carrying ICMPv6 (MLD). Returns :class:`codec.Malformed` instead of raising.
 
-    Walks the extension headers (Hop-by-Hop first, then routing and destination options within
+    Walks the extension headers (Hop-by-Hop first, then destination options and the like within
     bounds), verifies the ICMPv6 checksum over the pseudo-header, decodes types 130/131/132/143
     and reports other ICMPv6 types as :class:`codec.Unknown`. Octets after the payload length
     (Ethernet padding) are ignored.
     """
     try:
+        if not isinstance(packet, bytes):  # bytearray, memoryview: slices must be hashable below
+            packet = bytes(packet)
         length = len(packet)
         if length < 40:
             raise MalformedPacket("truncated IPv6 header (%d octets)" % length)
-        first, plen, next_header, hop_limit, src, dst = _unpack_ipv6(packet)
-        if first >> 28 != 6:
-            raise MalformedPacket("not IPv6 (version %d)" % (first >> 28))
-        end = 40 + plen
+        if packet[0] >> 4 != 6:
+            raise MalformedPacket("not IPv6 (version %d)" % (packet[0] >> 4))
+        end = 40 + ((packet[4] << 8) | packet[5])
         if end > length:
-            raise MalformedPacket("IPv6 payload length %d does not fit %d octets" % (plen, length - 40))
-        offset = 40
-        alert, options_ok = False, True
-        if next_header == HOP_BY_HOP:
-            if offset + 8 > end:
-                raise MalformedPacket("truncated Hop-by-Hop header")
-            size = (packet[offset + 1] + 1) * 8
-            if offset + size > end:
-                raise MalformedPacket("Hop-by-Hop header of %d octets overruns the payload" % size)
-            next_header = packet[offset]
-            if size == 8 and packet[offset + 2:offset + 6] == _RA_OPTION_MLD and packet[offset + 6:offset + 8] == b"\x01\x00":
-                alert = True  # the usual case: Router Alert and PadN, as every MLD speaker sends it
-            else:
-                alert, options_ok = _scan_hop_by_hop(packet[offset + 2:offset + size])
-            offset += size
-        while next_header != ICMPV6_PROTO:
-            if next_header in _SKIPPABLE or next_header == _AH:
-                if offset + 8 > end:
-                    raise MalformedPacket("truncated extension header %d" % next_header)
-                if next_header == _AH:
-                    size = (packet[offset + 1] + 2) * 4
-                else:
-                    size = (packet[offset + 1] + 1) * 8
-                if offset + size > end:
-                    raise MalformedPacket("extension header %d of %d octets overruns the payload" % (next_header, size))
-                next_header = packet[offset]
-                offset += size
-            elif next_header == HOP_BY_HOP:
-                raise MalformedPacket("Hop-by-Hop header not first (RFC 8200 s.4.1)")
-            elif next_header == _FRAGMENT:
-                raise MalformedPacket("fragmented MLD")
-            elif next_header == _NO_NEXT_HEADER:
-                raise MalformedPacket("no next header: not ICMPv6")
-            else:
-                raise MalformedPacket("IPv6 next header %d is not ICMPv6" % next_header)
+            raise MalformedPacket("IPv6 payload length %d does not fit %d octets" % (end - 40, length - 40))
+        if end >= 52 and packet[6] == HOP_BY_HOP and packet[40:48] == _USUAL_HOP_BY_HOP:
+            offset, alert, options_ok = 48, True, True  # the usual case
+        else:
+            offset, alert, options_ok = _walk(packet, packet[6], end)
         size = end - offset
         if size < 4:
             raise MalformedPacket("truncated: %d octets of ICMPv6" % size)
         data = packet[offset:end]
         # RFC 8200 s.8.1 checksum: the one's complement sum is the value modulo 0xffff (see
         # codec.checksum); the pseudo-header's next header 58 keeps the sum away from zero.
-        total = int.from_bytes(packet[8:40], "big") + size + ICMPV6_PROTO
-        total += int.from_bytes(bytes(data) + b"\x00" if size & 1 else data, "big")
-        if total % 0xFFFF:
+        if (int.from_bytes(packet[8:40], "big") + size + ICMPV6_PROTO
+                + int.from_bytes(bytes(data) + b"\x00" if size & 1 else data, "big")) % 0xFFFF:
             raise MalformedPacket("bad ICMPv6 checksum")
-        message = _decode_mld(data, size)
-        return _new(Packet, (_ntop(_AF6, src), _ntop(_AF6, dst), hop_limit, alert, message, options_ok))
+        dst = packet[24:40]
+        return _new(Packet, (_ntop(_AF6, packet[8:24]), _KNOWN_TEXT.get(dst) or _ntop(_AF6, dst), packet[7], alert,
+                             _decode_mld(data, size), options_ok))
     except MalformedPacket as exc:
         return Malformed(str(exc))
     except (struct.error, IndexError, ValueError, OSError, TypeError) as exc:  # defence in depth
@@ -442,4 +447,3 @@ def describe_mld(message: codec.Message) -> str:
             "%s %s" % (RECORD_TYPE_NAMES[r.record_type], r.group) for r in message.records
         )
     return "ICMPv6 type %d" % message.igmp_type
-

@@ -119,29 +119,59 @@ def missing_interface_message(name: str) -> str:
 
 
 # --- IPv6 link-local address (the source of MLD queries) -----------------------------------
+# Read with an rtnetlink address dump: /proc/net/if_inet6 has the flags too, but the role's
+# unit hides /proc/net (ProcSubset=pid), and netifaces has no flags (tentative addresses).
 
-IF_INET6 = "/proc/net/if_inet6"
 IFA_F_DADFAILED = 0x08
 IFA_F_TENTATIVE = 0x40
+_NETLINK_ROUTE = 0
+_RTM_GETADDR = 22
+_RTM_NEWADDR = 20
+_NLMSG_DONE = 3
+_NLMSG_ERROR = 2
+_NLM_F_REQUEST_DUMP = 0x1 | 0x300
+_IFA_ADDRESS = 1
+_IFA_FLAGS = 8
+_NLMSG = struct.Struct("=IHHII")  # length, type, flags, sequence, port
+_IFADDRMSG = struct.Struct("=BBBBI")  # family, prefix length, flags, scope, index
+_RTATTR = struct.Struct("=HH")
 
 
-def parse_if_inet6(text: str, name: str) -> Tuple[Optional[str], bool]:
-    """:func:`ipv6_link_local` over the text of /proc/net/if_inet6.
+def parse_addresses(data: bytes, ifindex: int) -> List[Tuple[bytes, int]]:
+    """(raw address, flags) of each IPv6 address of ``ifindex`` in rtnetlink RTM_NEWADDR
+    messages; stops at NLMSG_DONE. Messages that do not parse end the scan, never raise."""
+    found: List[Tuple[bytes, int]] = []
+    offset = 0
+    while offset + _NLMSG.size <= len(data):
+        length, kind = _NLMSG.unpack_from(data, offset)[:2]
+        if length < _NLMSG.size or offset + length > len(data) or kind in (_NLMSG_DONE, _NLMSG_ERROR):
+            break
+        body = offset + _NLMSG.size
+        if kind == _RTM_NEWADDR and length >= _NLMSG.size + _IFADDRMSG.size:
+            family, _prefix, flags, _scope, index = _IFADDRMSG.unpack_from(data, body)
+            address = None
+            attr = body + _IFADDRMSG.size
+            while attr + _RTATTR.size <= offset + length:
+                size, atype = _RTATTR.unpack_from(data, attr)
+                if size < _RTATTR.size or attr + size > offset + length:
+                    break
+                value = data[attr + _RTATTR.size:attr + size]
+                if atype == _IFA_ADDRESS and len(value) == 16:
+                    address = value
+                elif atype == _IFA_FLAGS and len(value) == 4:
+                    flags = struct.unpack("=I", value)[0]  # the full flags (the header has 8 bits)
+                attr += (size + 3) & ~3
+            if family == socket.AF_INET6 and index == ifindex and address is not None:
+                found.append((address, flags))
+        offset += (length + 3) & ~3
+    return found
 
-    Each line: 32 hex digits of address, ifindex, prefix length, scope, flags (hex), name.
-    Lines that do not parse are skipped.
-    """
-    usable: List[bytes] = []
+
+def choose_link_local(addresses: List[Tuple[bytes, int]]) -> Tuple[Optional[str], bool]:
+    """:func:`ipv6_link_local` over (raw address, flags) pairs."""
+    usable = []
     pending = False
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) != 6 or fields[5] != name or len(fields[0]) != 32:
-            continue
-        try:
-            raw = bytes.fromhex(fields[0])
-            flags = int(fields[4], 16)
-        except ValueError:
-            continue
+    for raw, flags in addresses:
         if raw[0] != 0xFE or raw[1] & 0xC0 != 0x80:  # not fe80::/10
             continue
         if flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED):
@@ -153,13 +183,41 @@ def parse_if_inet6(text: str, name: str) -> Tuple[Optional[str], bool]:
     return None, pending
 
 
+def _dump_ipv6_addresses() -> bytes:
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_ROUTE)
+    try:
+        sock.settimeout(2.0)
+        request = _IFADDRMSG.pack(socket.AF_INET6, 0, 0, 0, 0)
+        sock.send(_NLMSG.pack(_NLMSG.size + len(request), _RTM_GETADDR, _NLM_F_REQUEST_DUMP, 1, 0) + request)
+        chunks = []
+        while True:
+            data = sock.recv(65536)
+            chunks.append(data)
+            if not data or _NLMSG_DONE in _message_types(data):
+                return b"".join(chunks)
+    finally:
+        sock.close()
+
+
+def _message_types(data: bytes) -> List[int]:
+    kinds, offset = [], 0
+    while offset + _NLMSG.size <= len(data):
+        length, kind = _NLMSG.unpack_from(data, offset)[:2]
+        kinds.append(kind)
+        if length < _NLMSG.size:
+            break
+        offset += (length + 3) & ~3
+    return kinds
+
+
 def ipv6_link_local(name: str) -> Tuple[Optional[str], bool]:
     """(The interface's numerically lowest usable link-local address, or None; whether it has
     none usable only because its link-local addresses are tentative (DAD running) or failed
-    DAD). (None, False) when it has none at all, or IPv6 is off (the file is then missing)."""
+    DAD). (None, False) when it has none at all, IPv6 is off, or the dump fails."""
+    idx = index(name)
+    if not idx:
+        return None, False
     try:
-        with open(IF_INET6) as handle:
-            text = handle.read()
+        return choose_link_local(parse_addresses(_dump_ipv6_addresses(), idx))
     except OSError:
         return None, False
-    return parse_if_inet6(text, name)

@@ -150,7 +150,7 @@ class Side:
         todo = link.plan(self.interface, old, new, queried=self.querier.queries_sent > 0, address_label=label,
                          link_logs=link_logs)
         for level, line in todo.logs:
-            log.log(level, "%s%s", self.prefix if "address" in line else "", line)
+            log.log(level, "%s%s", self.prefix, line)
         if todo.close_tx:
             self.close("tx")
         if todo.close_rx:

@@ -202,7 +202,12 @@ def test_mld_lowest_link_local_is_the_only_mld_querier():
         return states if all((st["role"] == "querier") == (name == winner) and st["querier"] == link_locals[winner]
                              for name, st in states.items()) else None
 
-    states = wait_for(agreed, timeout=30, interval=1, what="one agreed MLD querier (%s)" % link_locals[winner])
+    try:
+        states = wait_for(agreed, timeout=30, interval=1, what="one agreed MLD querier (%s)" % link_locals[winner])
+    except AssertionError:
+        raise AssertionError("no agreement on %s (%s): %s" % (winner, link_locals[winner], {
+            name: (st["role"], st["querier"], st["address"], st["queries_sent"], st["queries_heard"])
+            for name, st in ((n, _mld_state(n)) for n in QUERIERS)}))
     for name, st in states.items():
         print("%s: MLDv%d %s, querier %s, our address %s, queries sent %d" % (
             name, st["mld_version"], st["role"], st["querier"], st["address"], st["queries_sent"]))
