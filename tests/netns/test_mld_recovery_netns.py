@@ -70,8 +70,6 @@ def test_link_flap_igmp_queries_at_once_mld_waits_for_the_link_local_then_querie
 
 
 @pytest.mark.slow  # ~10 s
-@pytest.mark.xfail(strict=True, reason="daemon (efbfaab..5f59765): a link-local that returns after the link comes up "
-                   "gets no startup burst; the first MLD query waits for the next regular one (1.4-1.5 s at -q 2)")
 def test_link_flap_mld_starts_up_again_with_the_burst_once_the_link_local_is_back(lab):
     _daemon, capture, readded = _flap_then_readd(lab)
     capture.wait_query(6, src="fe80::1", since=readded, timeout=3)

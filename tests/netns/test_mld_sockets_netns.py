@@ -23,7 +23,7 @@ import time
 import pytest
 
 from tests.netns import lab as netlab
-from tests.netns import lab6_sockets as lab6
+from tests.netns import lab6
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec_mld, netif, sockets
 
@@ -188,15 +188,15 @@ def test_the_receiver_passes_mld_only(lab):
     udp.sendto(b"not MLD", (codec_mld.ALL_NODES, 9, 0, index))
     # an MLDv1 report without Hop-by-Hop header, as a careless host might send it
     bare = codec_mld.encode_ipv6(QUERIER_LL, "ff05::42", codec_mld.encode_report_mld1("ff05::42"), router_alert=False)
-    lab6.send_frame6(querier, bare, "ff05::42")
+    lab6.send_ipv6(querier, bare)
     # a 16-octet Hop-by-Hop header: the filter finds ICMPv6 after it too
     long_hbh = bytes(inet6.IPv6(src=QUERIER_LL, dst="ff05::43", hlim=1) / inet6.IPv6ExtHdrHopByHop(
         options=[inet6.RouterAlert(value=0), inet6.PadN(optdata=b"\x00" * 8)]) / inet6.ICMPv6MLReport(mladdr="ff05::43"))
     assert long_hbh[41] == 1
-    lab6.send_frame6(querier, long_hbh, "ff05::43")
+    lab6.send_ipv6(querier, long_hbh)
     udp_after_hbh = bytes(inet6.IPv6(src=QUERIER_LL, dst="ff05::43", hlim=1) / inet6.IPv6ExtHdrHopByHop(
         options=[inet6.RouterAlert(value=0)]) / inet6.UDP(sport=9, dport=9) / b"not MLD")
-    lab6.send_frame6(querier, udp_after_hbh, "ff05::43")
+    lab6.send_ipv6(querier, udp_after_hbh)
     marker = codec_mld.query_datagram(2, 100, 2, 125)
     send.sendto(marker[1], (marker[0], 0, 0, index))
 

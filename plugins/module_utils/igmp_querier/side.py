@@ -168,6 +168,7 @@ class Side:
             # Up again without a source (IPv6 drops its addresses on link down): the startup
             # burst waits for the address, instead of being spent on a socket we cannot open.
             self._pending_action = action
+            self.querier.address = None  # no source: the state file must not name our old one
             return False
         if action is link.Action.START:
             return self.apply(self.querier.start(now, new.address), now)
