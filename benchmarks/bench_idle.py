@@ -4,6 +4,8 @@ switches per minute, resident memory.
 Two LANs in network namespaces (tests/netns/lab.py), measured at once over the same window:
 
 - "lone querier": a querier alone on its bridge, nobody answering - the idle daemon proper;
+- "lone querier IPv4+MLD": the same with ``--mld-version 2`` (an IGMP and an MLD query per
+  interval; wake-ups per query count both), against a target of 1.5x the IPv4-only CPU;
 - a quiet LAN: the querier A (10.0.0.9), a second daemon B (10.0.0.10) that stays non-querier,
   and two member hosts with three groups between them that answer every query (the bridge
   forwards their reports to A's port only).
@@ -31,10 +33,14 @@ import time
 
 from benchmarks import benchlib
 from benchmarks.benchlib import ProcSample, figure, lab
+from tests.netns import lab6
 
 NAME = "bench_idle"
 CPU_TARGET_MS = 50.0
 RSS_TARGET_MB = 25.0
+#: A lone querier with --mld-version 2 (IGMP and MLD queries) against the IPv4-only one.
+BOTH = "lone querier IPv4+MLD"
+BOTH_TARGET = 1.5
 
 #: The floor: a bare Python select() loop that only wakes up, 4 times a second, measured in the
 #: same window (what any Python daemon pays per wake-up on this machine, under its current load).
@@ -58,7 +64,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     benchlib.require_lab(NAME)
 
-    with lab.Lab(tag="idle") as the_lab, lab.Lab(tag="lone") as lone_lab:
+    with lab.Lab(tag="idle") as the_lab, lab.Lab(tag="lone") as lone_lab, lab.Lab(tag="lone6") as lone6_lab:
         a = the_lab.add_host("a", "10.0.0.9")
         b = the_lab.add_host("b", "10.0.0.10")
         m1 = the_lab.add_host("m1", "10.0.0.21")
@@ -74,12 +80,18 @@ def main(argv=None) -> int:
             member.join(group)
         daemons["lone querier"] = lone_lab.add_host("a", "10.0.0.9").daemon(
             *flags, state_dir=os.path.join(state_root, "lone"))
+        both = lone6_lab.add_host("a", "10.0.0.9")
+        lab6.enable_ipv6(both, "fe80::9")  # the lab turns IPv6 off elsewhere
+        daemons[BOTH] = both.daemon(
+            *flags, "--mld-version", "2", state_dir=os.path.join(state_root, "lone6"))
         daemons["non-querier"].wait_state(lambda s: s["role"] == "non-querier", 10, "B backs off")
+        daemons[BOTH].wait_state(lambda s: s.get("mld", {}).get("queries_sent", 0) >= 1, 15,
+                                 "the MLD side queries (a usable link-local address)")
         floor = subprocess.Popen([sys.executable, "-c", FLOOR])
         time.sleep(args.warmup)
         start = {role: ProcSample(d.pid) for role, d in daemons.items()}
         start["floor"] = ProcSample(floor.pid)
-        sent_before = {role: d.state()["queries_sent"] for role, d in daemons.items()}
+        sent_before = {role: _sent(d.state()) for role, d in daemons.items()}
         started = time.monotonic()
         print("%s: measuring %g s at a %g s query interval (warm-up %g s), state files in %s..."
               % (NAME, args.seconds, args.query_interval, args.warmup, state_root), flush=True)
@@ -98,7 +110,7 @@ def main(argv=None) -> int:
     per_minute = 60.0 / elapsed
     floor_wakes = max(1, end["floor"].voluntary - start["floor"].voluntary)
     floor_per_wake = (end["floor"].cpu_exact - start["floor"].cpu_exact) / floor_wakes
-    for role in ("lone querier", "querier", "non-querier"):
+    for role in ("lone querier", BOTH, "querier", "non-querier"):
         s, e = start[role], end[role]
         cpu_ms = (e.cpu - s.cpu) * 1000.0 * per_minute
         exact_ms = (e.cpu_exact - s.cpu_exact) * 1000.0 * per_minute
@@ -113,15 +125,24 @@ def main(argv=None) -> int:
         figure(NAME, "%s wake-up floor" % role,
                "%.1f ms/min (a bare Python select() loop costs %.0f us per wake-up here; x its wake-ups)"
                % (floor_per_wake * 1000.0 * (e.voluntary - s.voluntary) * per_minute, floor_per_wake * 1e6))
-        sent = states[role]["queries_sent"] - sent_before[role]
+        sent = _sent(states[role]) - sent_before[role]
         if sent:
             figure(NAME, "%s wake-ups per query sent" % role, "%.2f (%d voluntary switches, %d queries)"
                    % ((e.voluntary - s.voluntary) / sent, e.voluntary - s.voluntary, sent))
         figure(NAME, "%s RSS" % role, "%.1f MB (peak %.1f MB)" % (e.rss_mb, e.hwm_mb),
                "< %g MB" % RSS_TARGET_MB, e.hwm_mb < RSS_TARGET_MB)
+    cpu = {role: end[role].cpu_exact - start[role].cpu_exact for role in ("lone querier", BOTH)}
+    ratio = cpu[BOTH] / cpu["lone querier"] if cpu["lone querier"] > 0 else float("inf")
+    figure(NAME, "IPv4 + MLD idle CPU over IPv4 alone (on-CPU time)", "%.2fx" % ratio, "<= %gx" % BOTH_TARGET,
+           ratio <= BOTH_TARGET)
     figure(NAME, "queries sent by the querier in the run", "%d" % states["querier"]["queries_sent"])
     figure(NAME, "groups in the querier's table", "%d" % len(states["querier"]["groups"]))
     return 0
+
+
+def _sent(document) -> int:
+    """Queries of both families a state file counts."""
+    return document["queries_sent"] + document.get("mld", {}).get("queries_sent", 0)
 
 
 if __name__ == "__main__":
