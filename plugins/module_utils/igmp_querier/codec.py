@@ -139,31 +139,41 @@ def checksum(data: bytes) -> int:
     return 0xFFFF - (total % 0xFFFF or 0xFFFF)
 
 
-def encode_float_code(value: int) -> int:
-    """Encode a Max Resp Code (tenths of a second) or QQIC (seconds) per RFC 3376 s.4.1.1/4.1.7.
-
-    Values below 128 are sent as they are; larger values use the 1-bit/3-bit exponent/4-bit
-    mantissa form and are rounded down to the nearest representable value.
-    """
+def float_encode(value: int, mant_bits: int) -> int:
+    """The floating-point code of RFC 3376 s.4.1.1 (8 bits: ``mant_bits`` 4) and RFC 3810
+    s.5.1.3 (16 bits: 12): below 1 << (mant_bits + 3) the value itself, above it 1, a 3-bit
+    exponent and the mantissa, meaning (mant | 1 << mant_bits) << (exp + 3), rounded down to the
+    nearest representable value (hosts never wait longer than asked). Raises ValueError beyond
+    the largest value the code carries."""
     value = int(value)
-    if value < 0 or value > MAX_FLOAT_CODE_VALUE:
-        raise ValueError("value %d outside 0..%d" % (value, MAX_FLOAT_CODE_VALUE))
-    if value < 128:
+    top = 1 << mant_bits
+    largest = (2 * top - 1) << 10
+    if value < 0 or value > largest:
+        raise ValueError("value %d outside 0..%d" % (value, largest))
+    if value < top << 3:
         return value
     exp = 0
-    while (value >> (exp + 3)) > 0x1F:
+    while (value >> (exp + 3)) > 2 * top - 1:
         exp += 1
-    mant = (value >> (exp + 3)) & 0x0F
-    return 0x80 | (exp << 4) | mant
+    return top << 3 | (exp << mant_bits) | ((value >> (exp + 3)) & (top - 1))
+
+
+def float_decode(code: int, mant_bits: int) -> int:
+    """The value of a floating-point code (see :func:`float_encode`)."""
+    top = 1 << mant_bits
+    if code < top << 3:
+        return code
+    return ((code & (top - 1)) | top) << (((code >> mant_bits) & 0x07) + 3)
+
+
+def encode_float_code(value: int) -> int:
+    """An RFC 3376 Max Resp Code (tenths of a second) or QQIC (seconds), one octet."""
+    return float_encode(value, 4)
 
 
 def decode_float_code(code: int) -> int:
     """Decode an RFC 3376 Max Resp Code / QQIC octet."""
-    if code < 128:
-        return code
-    exp = (code >> 4) & 0x07
-    mant = code & 0x0F
-    return (mant | 0x10) << (exp + 3)
+    return float_decode(code, 4)
 
 
 def _finish(body: bytearray) -> bytes:

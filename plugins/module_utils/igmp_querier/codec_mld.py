@@ -78,28 +78,17 @@ _KNOWN_TEXT = {_pton(address): address for address in (ALL_NODES, ALL_ROUTERS6, 
 # --- Maximum Response Code (RFC 3810 s.5.1.3) ------------------------------------------------
 
 def encode_mrc(ms: int) -> int:
-    """The 16-bit Maximum Response Code for a delay of ``ms`` milliseconds.
-
-    Below 32768 the code is the value; from 32768 up it is 1|exp(3)|mant(12) meaning
-    (mant | 0x1000) << (exp + 3), rounded down to the nearest representable value (like
-    :func:`codec.encode_float_code`: hosts never wait longer than asked).
-    """
-    ms = int(ms)
-    if ms < 0 or ms > MAX_MRC_VALUE:
-        raise ValueError("max response %d ms outside 0..%d" % (ms, MAX_MRC_VALUE))
-    if ms < 0x8000:
-        return ms
-    exp = 0
-    while (ms >> (exp + 3)) > 0x1FFF:
-        exp += 1
-    return 0x8000 | (exp << 12) | ((ms >> (exp + 3)) & 0x0FFF)
+    """The 16-bit Maximum Response Code for a delay of ``ms`` milliseconds (exact below 32768,
+    floating point from there, rounded down: :func:`codec.float_encode` with 12 mantissa bits)."""
+    try:
+        return codec.float_encode(ms, 12)
+    except ValueError:
+        raise ValueError("max response %d ms outside 0..%d" % (int(ms), MAX_MRC_VALUE)) from None
 
 
 def decode_mrc(code: int) -> int:
     """Milliseconds of a 16-bit MLDv2 Maximum Response Code."""
-    if code < 0x8000:
-        return code
-    return ((code & 0x0FFF) | 0x1000) << (((code >> 12) & 0x07) + 3)
+    return codec.float_decode(code, 12)
 
 
 # --- encoding -------------------------------------------------------------------------------
