@@ -369,7 +369,8 @@ TEXT_OPTIONS = ("mode", "group", "interface", "source", "probe_id")
 GROUP_RULE = "group must be a multicast address, IPv4 (224.0.0.0/4) or IPv6 (ff00::/8)"
 #: IPv6 multicast scopes (RFC 4291 s.2.7): interface-local never leaves the host; a
 #: link-local group is scoped to one link, so the kernel needs its interface.
-SCOPE_INTERFACE_LOCAL, SCOPE_LINK_LOCAL = 1, 2
+SCOPE_INTERFACE_LOCAL = 1
+SCOPE_LINK_LOCAL = 2
 
 
 def group_address(group):
