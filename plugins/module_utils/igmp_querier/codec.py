@@ -463,14 +463,20 @@ def query_defect(packet: Packet) -> Optional[str]:
     ip_mc_check_igmp() drops a General Query sent elsewhere); IGMP travels with IP TTL 1. A query
     without Router Alert still counts: some switches send it so.
     """
+    return addressing_defect(packet, "IP TTL", "IP options", ALL_HOSTS)
+
+
+def addressing_defect(packet: Packet, ttl_name: str, options_name: str, all_hosts: str) -> Optional[str]:
+    """The rules both families share: TTL / Hop Limit 1, well-formed options, a General Query to
+    ``all_hosts``, a group-specific one to its group (MLD adds its source rule, codec_mld)."""
     query = packet.message
     if packet.ttl != 1:
-        return "IP TTL %d, not 1" % packet.ttl
+        return "%s %d, not 1" % (ttl_name, packet.ttl)
     if not packet.options_ok:
-        return "malformed IP options"
-    if query.group == ANY:
-        if packet.dst != ALL_HOSTS:
-            return "general query sent to %s, not %s" % (packet.dst, ALL_HOSTS)
+        return "malformed %s" % options_name
+    if query.is_general:
+        if packet.dst != all_hosts:
+            return "general query sent to %s, not %s" % (packet.dst, all_hosts)
     elif packet.dst != query.group:
         return "query for group %s sent to %s" % (query.group, packet.dst)
     return None

@@ -358,19 +358,10 @@ def query_defect_mld(packet: Packet) -> Optional[str]:
     to ff02::1, address-specific ones to their address. A query without Router Alert still
     counts, as for IGMP.
     """
-    query = packet.message
-    if packet.ttl != 1:
-        return "IPv6 Hop Limit %d, not 1" % packet.ttl
-    if not packet.options_ok:
-        return "malformed Hop-by-Hop options"
-    if not is_link_local(packet.src):
+    defect = codec.addressing_defect(packet, "IPv6 Hop Limit", "Hop-by-Hop options", ALL_NODES)
+    if defect is None and not is_link_local(packet.src):
         return "source %s is not link-local (fe80::/10)" % packet.src
-    if query.is_general:
-        if packet.dst != ALL_NODES:
-            return "general query sent to %s, not %s" % (packet.dst, ALL_NODES)
-    elif packet.dst != query.group:
-        return "query for %s sent to %s" % (query.group, packet.dst)
-    return None
+    return defect
 
 
 def is_unreported_group(group: str) -> bool:

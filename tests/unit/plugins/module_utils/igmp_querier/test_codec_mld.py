@@ -586,8 +586,8 @@ def test_valid_queries_have_no_defect():
     ({"src": "::"}, "source :: is not link-local (fe80::/10)"),
     ({"dst": "ff02::2"}, "general query sent to ff02::2, not ff02::1"),
     ({"dst": G1}, "general query sent to %s, not ff02::1" % G1),
-    ({"group": G1, "dst": ALL_NODES}, "query for %s sent to ff02::1" % G1),
-    ({"group": G1, "dst": G3}, "query for %s sent to %s" % (G1, G3)),
+    ({"group": G1, "dst": ALL_NODES}, "query for group %s sent to ff02::1" % G1),
+    ({"group": G1, "dst": G3}, "query for group %s sent to %s" % (G1, G3)),
 ])
 def test_query_defects(kwargs, reason):
     assert defect(**kwargs) == reason
