@@ -32,7 +32,7 @@ from . import state as statefile
 from .codec import decode_float_code, encode_float_code
 from .family import IGMP, MLD
 from .netif import LinkState
-from .side import BACKOFF_MIN, Side  # noqa: F401 pylint: disable=unused-import  # tests read BACKOFF_MIN here
+from .side import Side
 from .timers import Config
 
 log = logging.getLogger("igmp_querier")

@@ -18,6 +18,7 @@ from collections import deque, namedtuple
 import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, codec_mld, daemon as daemon_module
+from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import side as side_module
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.timers import Config, Timers
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier.netif import LinkState
 
@@ -321,7 +322,7 @@ def test_open_failures_back_off_0_5_1_2_seconds_then_the_querier_starts(tmp_path
     assert rx_opens == [1000.0, 1000.5, 1001.5, 1003.5]
     assert rig.send_times()[:2] == [1003.5, 1006.0]  # the startup burst starts once it is open
     assert 1003.5 in rig.writes  # and the state file shows it at once
-    assert rig.daemon.backoff == daemon_module.BACKOFF_MIN
+    assert rig.daemon.backoff == side_module.BACKOFF_MIN
 
 
 def test_a_receive_error_closes_both_sockets_and_the_link_check_reopens_them_at_once(tmp_path):
@@ -563,7 +564,7 @@ def test_an_mld_socket_failure_backs_off_alone(tmp_path):
     assert [t for t, kind in rig.sockets.opened_at if kind == "tx6"] == [1000.0, 1000.5, 1001.5]
     assert rig.send_times() == [1000.0, 1002.5]
     assert [t for t, _d, _s, _q in rig.sockets.queries6()] == [1001.5, 1004.0]
-    assert rig.daemon.mld.backoff == daemon_module.BACKOFF_MIN
+    assert rig.daemon.mld.backoff == side_module.BACKOFF_MIN
 
 
 def test_after_a_link_flap_that_took_the_link_local_the_mld_startup_burst_waits_for_it(tmp_path):
