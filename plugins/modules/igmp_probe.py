@@ -35,6 +35,12 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Target OS/families that can be operated against.
+    details:
+      - "Linux hosts only: the default route's interface and the IPv6 addresses are read from C(/proc/net)."
 options:
   mode:
     description:

@@ -37,6 +37,12 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Target OS/families that can be operated against.
+    details:
+      - "Linux hosts only: O(listen) captures with AF_PACKET sockets, and the daemon it reports on is Linux-only."
 options:
   interface:
     description:
@@ -66,6 +72,7 @@ options:
     type: float
     default: 0
   fail_on:
+    version_added: "0.2.0"
     description:
       - Fail the host when the health of an instance is this level or worse. V(never) only reports.
       - V(critical) is reached when the daemon is not running, its state file is stale or
@@ -79,6 +86,7 @@ options:
     choices: [never, warning, critical]
     default: never
   queriers:
+    version_added: "0.2.0"
     description:
       - The IPv4 addresses of the LAN's queriers that are ours (for example every host running
         the C(querier) role on that LAN). An elected querier not in this list is V(critical).
