@@ -21,4 +21,4 @@ Layout (sans-I/O core first, I/O at the edge):
   ``__main__.py`` on hosts so that ``python3 -m igmp_querier`` works there)
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -51,7 +51,7 @@ def test_the_host_copy_runs_without_ansible(tmp_path):
                                 "sys.argv = ['igmp-querier', '--version']\n"
                                 "runpy.run_module('igmp_querier', run_name='__main__')\n")
     assert proc.returncode == 0, proc.stderr
-    assert "0.1.0" in proc.stdout + proc.stderr
+    assert "0.2.0" in proc.stdout + proc.stderr
     status = run_python(tmp_path, "import sys\n"
                                   "sys.modules['ansible'] = None\n"
                                   "from igmp_querier import main\n"
