@@ -34,6 +34,9 @@ REQUIRED = (
     "playbooks/status.yml",
     "playbooks/probe.yml",
     "playbooks/uninstall.yml",
+    "CHANGELOG.md",
+    "changelogs/changelog.yaml",
+    "changelogs/config.yaml",
 )
 # Must not be in the tarball: what only the project's tests and CI need.
 FORBIDDEN_PREFIXES = (
@@ -53,7 +56,11 @@ FORBIDDEN_PREFIXES = (
     "tests/output/",
     "build/",
 )
-FORBIDDEN_NAMES = ("tests/conftest.py", "pytest.ini", ".gitignore", "ansible.cfg")
+FORBIDDEN_NAMES = ("tests/conftest.py", "pytest.ini", ".gitignore", "ansible.cfg", "changelogs/.plugin-cache.yaml")
+#: The release this tree builds: bumped with galaxy.yml at each release (CONTRIBUTING.md, Releases).
+VERSION = "0.2.0"
+#: Addresses that stand for "not known yet": a published collection must not point at them.
+PLACEHOLDER_HOSTS = ("example.invalid", "example.com", "example.org", "example.net", "localhost")
 
 needs_tools = pytest.mark.skipif(
     shutil.which("ansible-galaxy") is None, reason="ansible-galaxy is not on PATH (run in the project's virtualenv)"
@@ -119,6 +126,31 @@ def test_manifest_matches_galaxy_yml(tarball):
         manifest = json.load(tar.extractfile("MANIFEST.json"))
     info = manifest["collection_info"]
     assert (info["namespace"], info["name"], info["version"]) == (galaxy["namespace"], galaxy["name"], galaxy["version"])
+
+
+def _manifest(tarball: str) -> dict:
+    with tarfile.open(tarball) as tar:
+        return json.load(tar.extractfile("MANIFEST.json"))["collection_info"]
+
+
+def test_version_is_the_changelogs_latest_release(tarball):
+    import yaml
+    from packaging.version import Version
+
+    with tarfile.open(tarball) as tar:
+        releases = yaml.safe_load(tar.extractfile("changelogs/changelog.yaml"))["releases"]
+        changelog = tar.extractfile("CHANGELOG.md").read().decode("utf-8")
+    version = _manifest(tarball)["version"]
+    assert version == max(releases, key=Version) == VERSION, (version, sorted(releases))
+    # The release notes of this version are in the shipped CHANGELOG.md (antsibull-changelog's anchor).
+    assert '<a id="v%s"></a>' % version.replace(".", "-") in changelog
+
+
+def test_manifest_names_no_placeholder_address(tarball):
+    info = _manifest(tarball)
+    for key in ("repository", "documentation", "homepage", "issues"):
+        value = info.get(key) or ""
+        assert not any(host in value for host in PLACEHOLDER_HOSTS), "MANIFEST.json %s: %r" % (key, value)
 
 
 @needs_tools
