@@ -5,6 +5,7 @@ antsibull-changelog is pinned in .ci/requirements.txt; without it these tests sk
 CI=true, where a missing tool is a failure.
 """
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -21,11 +22,7 @@ CHANGELOGS = os.path.join(REPO, "changelogs")
 FRAGMENTS = os.path.join(CHANGELOGS, "fragments")
 REGENERATE = "antsibull-changelog generate"
 
-try:
-    import antsibull_changelog  # noqa: F401  (only: is it installed)
-    HAVE_TOOL = True
-except ImportError:
-    HAVE_TOOL = False
+HAVE_TOOL = importlib.util.find_spec("antsibull_changelog") is not None
 
 
 def load(path):
