@@ -127,5 +127,5 @@ def test_the_installed_copies_match_the_declared_versions_and_this_ansible_core(
         requires = runtime.get("requires_ansible")
         if requires:
             assert SpecifierSet(requires).contains(ansible_version, prereleases=True), (
-                "%s %s requires ansible-core %s; this is %s" % (collection, info["version"], requires,
-                                                                 ansible_version))
+                "%s %s requires ansible-core %s; this is %s" % (
+                    collection, info["version"], requires, ansible_version))
