@@ -56,9 +56,11 @@ leg_host_venv() {
     printf '%s\n' "$venv"
 }
 
-# The host's CA bundle and proxy settings for pip inside the containers.
+# The host's CA bundle and proxy settings for pip inside the containers (the bundle replaces the
+# image's: ansible-test runs pip with an environment of its own, without PIP_CERT).
 leg_pip_env() {
     local -a args=(-v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro -e PIP_CERT=/run/host-ca.crt
+        -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro
         -e PIP_DISABLE_PIP_VERSION_CHECK=1)
     local var
     for var in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
@@ -120,7 +122,7 @@ for c in yaml.safe_load(open(sys.argv[1]))["collections"]: print(c["name"])' "$R
     printf '%s\n' "$root"
 }
 
-# leg_run IMAGE VENV CMD...: CMD in a throw-away container of IMAGE with the venv first on PATH,
+# leg_run IMAGE VENV CMD...: CMD as root in a throw-away container of IMAGE with the venv first on PATH,
 # the checkout (read-only) and the work directory at their host paths, the test collections on
 # PYTHONPATH, and ansible-test's cache ($CACHE/<venv name>-home) as HOME.
 leg_run() {
@@ -132,7 +134,9 @@ leg_run() {
     mkdir -p "$home"
     local -a pipenv
     mapfile -d '' -t pipenv < <(leg_pip_env)
-    docker run --rm --label "$LEG_LABEL" "${pipenv[@]}" \
+    # The capabilities the unit tests use as root on the host: network namespaces (unshare --net).
+    docker run --rm --label "$LEG_LABEL" "${pipenv[@]}" --cap-add SYS_ADMIN --cap-add NET_ADMIN \
+        --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
         -v "$REPO:$REPO:ro" -v "$WORK:$WORK" -v "$venv:$venv:ro" -v "$bundled:$bundled:ro" -v "$home:/root" \
         -e HOME=/root -e "PATH=$venv/bin:/usr/local/bin:/usr/bin:/bin" -e "VIRTUAL_ENV=$venv" \
         -e "PYTHONPATH=$colls" -e PYTHONDONTWRITEBYTECODE=1 -e ANSIBLE_NOCOLOR=1 -e PY_COLORS=0 \
