@@ -13,6 +13,17 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE_UTILS = os.path.join(REPO, "plugins", "module_utils")
 
+# MULTICAST_IGMP_NO_NETIFACES=1: test as on a host without netifaces (netif.py's ioctl
+# fallback). A netifaces.py that raises ImportError goes first on this process's path and on
+# PYTHONPATH for its children, before anything imports the package.
+NO_NETIFACES = os.environ.get("MULTICAST_IGMP_NO_NETIFACES", "") not in ("", "0")
+NO_NETIFACES_DIR = os.path.join(REPO, "tests", "no_netifaces")
+if NO_NETIFACES:
+    if "netifaces" in sys.modules:
+        raise RuntimeError("MULTICAST_IGMP_NO_NETIFACES=1, but netifaces was imported before tests/conftest.py")
+    sys.path.insert(0, NO_NETIFACES_DIR)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (NO_NETIFACES_DIR, os.environ.get("PYTHONPATH"))))
+
 
 def _collection_root() -> str:
     parts = REPO.split(os.sep)
@@ -32,6 +43,14 @@ def _collection_root() -> str:
 COLLECTIONS_ROOT = _collection_root()
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
+
+
+if NO_NETIFACES:
+    # The netns lab starts its daemons with PYTHONPATH set to MODULE_UTILS alone.
+    from tests.netns import lab as _netlab  # noqa: E402
+
+    if NO_NETIFACES_DIR not in _netlab.MODULE_UTILS.split(os.pathsep):
+        _netlab.MODULE_UTILS = os.pathsep.join((NO_NETIFACES_DIR, _netlab.MODULE_UTILS))
 
 
 # The shared helpers of tests/helpers.py as fixtures (the functions stay importable for the

@@ -13,12 +13,29 @@ import time
 def run_module(main, capsys, **args):
     """A module's ``main()`` with these arguments, in this process; returns (exit code, result)."""
     # Imported here: the benchmarks import this file and need neither Ansible nor pytest.
+    import contextlib
+    from unittest import mock
+
     import pytest
+    from ansible.module_utils import basic
     from ansible.module_utils.common import warnings as module_warnings
-    from ansible.module_utils.testing import patch_module_args
+
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # ansible-core before 2.19: the arguments AnsibleModule reads
+        def patch_module_args(module_args):
+            data = json.dumps({"ANSIBLE_MODULE_ARGS": module_args}).encode()
+            return mock.patch.object(basic, "_ANSIBLE_ARGS", data)
+    try:
+        from ansible.module_utils import _internal
+    except ImportError:
+        _internal = None
+    # 2.19+: once controller code is imported, module warnings go to the display instead.
+    as_module = (mock.patch.object(_internal, "is_controller", False) if hasattr(_internal, "is_controller")
+                 else contextlib.nullcontext())
 
     getattr(module_warnings, "_global_warnings", {}).clear()  # warnings of an earlier in-process run
-    with patch_module_args(args):
+    with patch_module_args(args), as_module:
         with pytest.raises(SystemExit) as exc:
             main()
     return exc.value.code, json.loads(capsys.readouterr().out)

@@ -40,7 +40,7 @@ def _run_plays(tmp_path_factory, name, hosts, plays, forks=None):
     out.mkdir()
     (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(work / "collections"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCAL_TEMP=str(work / "tmp"),
                ANSIBLE_INJECT_FACT_VARS="False")
     if forks:
         (work / "ansible.cfg").write_text("[defaults]\nforks = %d\n" % forks)
