@@ -445,9 +445,19 @@ def test_names_that_are_no_interface_are_not_reported(tmp_path, capsys):
 ])
 def test_hostile_options_fail_naming_the_option(tmp_path, capsys, args, message):
     args.setdefault("state_dir", str(tmp_path))
-    rc, out = run_module(capsys, **args)
+    # no_log: no invocation logging, which on Python 3.13+ refuses a NUL first (the next test).
+    rc, out = run_module(capsys, _ansible_no_log=True, **args)
     assert rc == 1 and out["failed"] is True
     assert message in out["msg"]
+
+
+def test_a_nul_byte_fails_the_module_with_invocation_logging_on_too(tmp_path, capsys):
+    # Python 3.13+ syslog refuses a NUL, so ansible-core fails logging the invocation itself;
+    # older Pythons leave it to the module. Either way no report is made.
+    rc, out = run_module(capsys, interface="eth0\0", state_dir=str(tmp_path))
+    assert rc == 1 and out["failed"] is True and "interfaces" not in out
+    assert ("interface must not contain a NUL byte" in out["msg"]
+            or out["msg"].startswith("Failed to log to syslog (embedded null"))
 
 
 def test_the_newer_counters_are_reported_and_documented(tmp_path, capsys):
