@@ -31,7 +31,7 @@ UNIT = "igmp-querier@eth0.service"
 STATE_FILE = "/run/igmp-querier/eth0/eth0.json"
 QUERIERS_GROUP = "igmp_queriers"
 MEMBERS_GROUP = "igmp_members"
-RELEASES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shared", "releases.yml")
+RELEASES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shared", "vars", "releases.yml")
 
 
 def runner() -> testinfra.utils.ansible_runner.AnsibleRunner:

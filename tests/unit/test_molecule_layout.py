@@ -1,5 +1,5 @@
 """The molecule scenarios: where molecule 26 looks for a collection's scenarios, the container
-definition per Debian release written once (extensions/molecule/shared/releases.yml), the mixed
+definition per Debian release written once (extensions/molecule/shared/vars/releases.yml), the mixed
 fleet of the election scenarios, and the role's claimed platforms equal to what the tests boot."""
 
 import glob
@@ -33,7 +33,7 @@ def test_scenarios_live_under_extensions_molecule_only():
 
 
 def releases():
-    return load("extensions", "molecule", "shared", "releases.yml")
+    return load("extensions", "molecule", "shared", "vars", "releases.yml")
 
 
 def release_of(platform, data=None):
@@ -57,7 +57,7 @@ def test_every_scenario_creates_its_containers_with_the_shared_definition():
     base = load(".config", "molecule", "config.yml")
     assert base["provisioner"]["playbooks"]["create"] == "../shared/create.yml"
     create = load("extensions", "molecule", "shared", "create.yml")[0]
-    assert "releases.yml" in create["vars"]["_igmp_test_releases"]
+    assert "vars/releases.yml" in create["vars"]["_igmp_test_releases"]
     data = releases()
     assert data["container"]["command"] == "/lib/systemd/systemd"
     assert "privileged" not in data["container"]
@@ -78,7 +78,7 @@ def test_every_scenario_creates_its_containers_with_the_shared_definition():
 def test_bootstrap_builds_and_boots_the_releases_molecule_boots():
     with open(os.path.join(REPO, "scripts", "bootstrap")) as handle:
         bootstrap = handle.read()
-    assert "RELEASES_FILE=$REPO/extensions/molecule/shared/releases.yml" in bootstrap
+    assert "RELEASES_FILE=$REPO/extensions/molecule/shared/vars/releases.yml" in bootstrap
     assert "debian12-systemd" not in bootstrap.replace("debian{11,12,13}", ""), "an image named outside releases.yml"
     # Every release is booted by some scenario: no image is built that no test uses.
     used = {release for platforms in booted().values() for release in platforms.values()}

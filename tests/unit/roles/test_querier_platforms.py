@@ -58,7 +58,7 @@ def preflight(run_plays):
 
 def _result(run, host, task):
     found = [result for name, result in run["tasks"].get(host, []) if name == task]
-    assert found, "%s: no %r task ran: %s" % (host, task, [name for name, _ in run["tasks"].get(host, [])])
+    assert found, "%s: no %r task ran: %s" % (host, task, [entry[0] for entry in run["tasks"].get(host, [])])
     return found[0]
 
 
@@ -80,7 +80,7 @@ def test_an_unknown_os_family_is_refused_with_a_clear_message(preflight, host):
         % (" and ".join(_supported_families()), host, family, family)), message
     assert preflight["stats"][host]["failures"] == 1
     # The refusal comes before the interface checks and any change.
-    names = [name for name, _ in preflight["tasks"][host]]
+    names = [entry[0] for entry in preflight["tasks"][host]]
     assert names[-1] == OS_CHECK, names
 
 

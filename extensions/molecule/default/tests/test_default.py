@@ -32,7 +32,8 @@ MEMBERS = hosts_of(MEMBERS_GROUP)
 testinfra_hosts = QUERIERS  # the tests with a `host` argument run once per querier
 
 CAP_NET_RAW = 1 << 13
-#: systemd-analyze security's exposure score of the unit, the most allowed per Debian release.
+#: systemd-analyze security's exposure score of the unit, the most allowed per Debian release
+#: (measured: 1.5 with systemd 247, 252 and 257 alike).
 MAX_EXPOSURE = {11: 1.5, 12: 1.5, 13: 1.5}
 
 
