@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 import pytest
 import testinfra
 import testinfra.utils.ansible_runner
+import yaml
 
 from tests.helpers import wait_until
 
@@ -30,6 +31,7 @@ UNIT = "igmp-querier@eth0.service"
 STATE_FILE = "/run/igmp-querier/eth0/eth0.json"
 QUERIERS_GROUP = "igmp_queriers"
 MEMBERS_GROUP = "igmp_members"
+RELEASES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shared", "vars", "releases.yml")
 
 
 def runner() -> testinfra.utils.ansible_runner.AnsibleRunner:
@@ -50,6 +52,23 @@ def get_host(name: str):
 
 def host_vars(name: str) -> dict:
     return runner().get_variables(name)
+
+
+def platform_release(name: str) -> int:
+    """The Debian release the scenario's molecule.yml gives the platform (its image, or the default)."""
+    with open(RELEASES_FILE) as f:
+        releases = yaml.safe_load(f)
+    by_image = {r["container"]["image"]: int(number) for number, r in releases["releases"].items()}
+    with open(os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "molecule.yml")) as f:
+        platforms = {p["name"]: p for p in yaml.safe_load(f)["platforms"]}
+    image = platforms[name].get("image")
+    return by_image[image] if image else int(releases["default"])
+
+
+def booted_release(host) -> int:
+    """The Debian release a container runs, from its /etc/os-release (VERSION_ID)."""
+    fields = dict(line.split("=", 1) for line in host.file("/etc/os-release").content_string.splitlines() if "=" in line)
+    return int(fields["VERSION_ID"].strip('"'))
 
 
 def docker(*args: str, check: bool = True, timeout: float = 60) -> str:

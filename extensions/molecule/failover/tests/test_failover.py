@@ -30,6 +30,7 @@ from conftest import (
     UNIT,
     QuerySniffer,
     address_of,
+    booted_release,
     docker,
     get_host,
     host_side_veth,
@@ -37,6 +38,7 @@ from conftest import (
     hosts_of,
     journal,
     network_of,
+    platform_release,
     wait_for,
 )
 
@@ -152,6 +154,15 @@ def _failover(lan, sniffer, how, lose, restore):
     lan.results.append(dict(how=how, timeout=lan.timeout, delay_from_loss=round(delay_from_loss, 3),
                             delay_from_last_query=round(delay_from_last, 3), others_after_return=len(others),
                             backoff=round(backoff, 3)))
+
+
+def test_the_takeover_crosses_releases(lan):
+    """The winner and the next-lowest boot the Debian releases molecule.yml gives them, two different ones."""
+    releases = {name: booted_release(get_host(name)) for name in (lan.winner, lan.next)}
+    print("\nwinner %s on Debian %d, next-lowest %s on Debian %d" % (
+        lan.winner, releases[lan.winner], lan.next, releases[lan.next]))
+    assert releases == {name: platform_release(name) for name in releases}
+    assert releases[lan.winner] != releases[lan.next]
 
 
 def test_service_stop(lan, sniffer):
