@@ -112,13 +112,13 @@ def _entry(name):
 
 def build(sources, interpreter="/usr/bin/python3", package="igmp_querier"):
     """The zipapp's bytes for ``sources`` ({module file name: its bytes})."""
-    if not isinstance(interpreter, str) or not INTERPRETER.match(interpreter):
+    if not isinstance(interpreter, str) or not INTERPRETER.fullmatch(interpreter):
         raise ValueError("interpreter must be an absolute path without spaces or control characters, got %r"
                          % (interpreter,))
-    if not isinstance(package, str) or not PACKAGE_NAME.match(package):
+    if not isinstance(package, str) or not PACKAGE_NAME.fullmatch(package):
         raise ValueError("package must be a Python identifier, got %r" % (package,))
     for name in sources:
-        if not MODULE_NAME.match(name):
+        if not MODULE_NAME.fullmatch(name):
             raise ValueError("%r is not a Python module file name (NAME.py)" % (name,))
     missing = sorted({"__init__.py", "__main__.py"} - set(sources))
     if missing:
@@ -149,7 +149,7 @@ def read_sources(paths):
         if not isinstance(path, str) or not path:
             raise ValueError("every term must be a file path, got %r" % (path,))
         name = os.path.basename(path)
-        if not MODULE_NAME.match(name):
+        if not MODULE_NAME.fullmatch(name):
             raise ValueError("%s is not a Python module file (NAME.py)" % path)
         if name in sources:
             raise ValueError("two files are named %s" % name)
