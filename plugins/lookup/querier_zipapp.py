@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: multicast.igmp contributors
-# MIT License (see LICENSE)
+# MIT License (see LICENSE). The MIT License is compatible with the
+# GNU General Public License version 3, under which Ansible is distributed.
 """Lookup querier_zipapp: the querier daemon as one executable zipapp, built on the controller."""
 
 from __future__ import absolute_import, division, print_function
