@@ -23,9 +23,6 @@ import zipfile
 
 import pytest
 import yaml
-from ansible.errors import AnsibleLookupError
-
-from ansible_collections.multicast.igmp.plugins.lookup import querier_zipapp
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir))
 ROLE = os.path.join(REPO, "roles", "querier")
@@ -37,9 +34,19 @@ FILES = sorted(glob.glob(os.path.join(PACKAGE, "*.py")) + [os.path.join(ROLE, "f
 NAME = "multicast.igmp.querier_zipapp"
 
 
+def plugin_module():
+    """The lookup's module. Imported only when a test runs: it loads Ansible's controller side
+    (ansible.errors, ansible.plugins), which the module tests collected beside it must not share."""
+    from ansible_collections.multicast.igmp.plugins.lookup import querier_zipapp  # pylint: disable=import-outside-toplevel
+
+    return querier_zipapp
+
+
 def lookup(terms, **options):
     """The lookup's run() with its documented options, as Ansible's plugin loader sets it up."""
     from ansible import constants as C  # pylint: disable=import-outside-toplevel
+
+    querier_zipapp = plugin_module()
 
     if not C.config.has_configuration_definition("lookup", NAME):
         C.config.initialize_plugin_configuration_definitions(
@@ -152,6 +159,8 @@ def test_it_runs_by_its_own_line_and_as_a_package_on_pythonpath(built, tmp_path)
     ([42], {}, "42"),
 ])
 def test_bad_input_is_one_clear_error(terms, options, named, tmp_path):
+    from ansible.errors import AnsibleLookupError  # pylint: disable=import-outside-toplevel
+
     with pytest.raises(AnsibleLookupError) as raised:
         lookup(terms, cache_dir=str(tmp_path / "cache"), **options)
     message = str(raised.value)
