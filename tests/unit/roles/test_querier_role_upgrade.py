@@ -135,9 +135,16 @@ def old_host(host):
     sh(host, "cat > %s/igmp-querier-mld.conf <<'EOF'\n%sEOF\n" % (DROPIN_DIR, OLD_DROPIN))
     sh(host, "echo 'IGMP_QUERIER_OPTIONS=--query-interval 5' > /etc/igmp-querier/eth0.conf")
     sh(host, "systemctl daemon-reload && systemctl enable --now " + UNIT)
-    pid = wait_for("the old daemon", lambda: main_pid(host))
-    wait_for("the old daemon's command line", lambda: "-m igmp_querier" in cmdline(host, pid))
+    pid = running(host, "-m igmp_querier", "the old daemon")
     return host, pid
+
+
+def running(name, marker, what):
+    """The unit's main PID once its command line holds ``marker`` (a restart may change the PID)."""
+    def probe():
+        pid = main_pid(name)
+        return pid if pid and marker in cmdline(name, pid) else None
+    return wait_for(what, probe, timeout=180)
 
 
 def cmdline(name, pid):
@@ -168,7 +175,7 @@ def status_of(name):
 
 
 def snapshot(name):
-    pid = wait_for("the new daemon", lambda: main_pid(name))
+    pid = running(name, "igmp-querier --interface", "the new daemon")
     # 0 ok or 1 warning (other queriers may share Docker's default bridge): the command runs.
     status = wait_for("igmp-querier status", lambda: status_of(name), timeout=60)
     wait_for("the new daemon's command line", lambda: "igmp-querier --interface" in cmdline(name, pid))
