@@ -1,12 +1,11 @@
 """The querier role's operations parts, run with ansible-playbook on localhost (nothing changes
 outside a temporary directory): metrics variables and their checks, the --metrics-file flag in
-the settings file, SyslogIdentifier in the unit, the on-host command (rendered and run for real),
+the settings file, SyslogIdentifier in the unit, the on-host command (the zipapp built and run for real),
 and check mode on a fresh host reporting the start/enable step as a change."""
 
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 
@@ -14,16 +13,16 @@ import pytest
 
 from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import config
 from test_querier_role import PLAYBOOK as BASE_PLAYBOOK
-from test_querier_role import REPO, ROLE, load
-
-PACKAGE = os.path.join(REPO, "plugins", "module_utils", "igmp_querier")
+from test_querier_role import load
 
 PLAYBOOK = BASE_PLAYBOOK + """
-    - name: Render the command
-      ansible.builtin.template:
-        src: "{{ role_dir }}/templates/igmp-querier.sh.j2"
+    - name: Build the daemon's zipapp as the role ships it, and copy it
+      ansible.builtin.copy:
+        src: "{{ lookup('multicast.igmp.querier_zipapp', *_igmp_querier_source_files, interpreter=_igmp_querier_python) }}"
         dest: "{{ out_dir }}/{{ inventory_hostname }}-igmp-querier"
         mode: "0755"
+      vars:
+        role_path: "{{ role_dir }}"  # the role's variables name the files from the role's path
 """
 
 CHECK_PLAYBOOK = """
@@ -37,7 +36,7 @@ CHECK_PLAYBOOK = """
         name: multicast.igmp.querier
         tasks_from: run.yml
       vars:
-        __igmp_querier_unit_stat: {stat: {exists: false}}
+        __igmp_querier_preflight: {files: []}
 """
 
 CASES = {
@@ -53,16 +52,11 @@ REFUSED = ("bad_metrics", "relative_dir", "dotdot_dir", "space_dir")
 
 
 @pytest.fixture(scope="module")
-def run(run_plays, tmp_path_factory):
-    install = tmp_path_factory.mktemp("querier-role-ops-install")
-    shutil.copytree(PACKAGE, str(install / "igmp_querier"), ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(os.path.join(ROLE, "files", "__main__.py"), str(install / "igmp_querier"))
+def run(run_plays):
     hosts = {}
     for name, variables in CASES.items():
-        hosts[name] = dict(variables, igmp_querier_interfaces=["lo"], ansible_python_interpreter=sys.executable,
-                           igmp_querier_install_dir=str(install), _igmp_querier_python=sys.executable)
-    result = run_plays("querier-role-ops", hosts, [(PLAYBOOK, []), (CHECK_PLAYBOOK, ["--check"])])
-    return dict(result, install=install)
+        hosts[name] = dict(variables, igmp_querier_interfaces=["lo"], ansible_python_interpreter=sys.executable)
+    return run_plays("querier-role-ops", hosts, [(PLAYBOOK, []), (CHECK_PLAYBOOK, ["--check"])])
 
 
 def options(run, host):
@@ -109,13 +103,20 @@ def test_the_unit_names_its_journal_identifier(run):
 
 
 def test_the_installed_command_runs_status_and_writes_no_bytecode(run, tmp_path):
+    """The zipapp the role ships is the command: run by its #! line, it answers --help and status."""
     command = str(run["out"] / "metrics_on-igmp-querier")
-    helped = subprocess.run([command, "--help"], capture_output=True, text=True, check=False, timeout=30)
+    with open(command, "rb") as handle:
+        assert handle.readline() == b"#!" + load("vars", "main.yml")["_igmp_querier_python"].encode() + b"\n"
+    helped = subprocess.run([command, "--help"], capture_output=True, text=True, check=False, timeout=30,
+                            cwd=str(tmp_path))
     assert helped.returncode == 0 and "igmp-querier status [IFACE] [--json]" in helped.stdout
     ran = subprocess.run([command, "status", "--state-dir", str(tmp_path)], capture_output=True, text=True,
-                         check=False, timeout=30)
+                         check=False, timeout=30, cwd=str(tmp_path))
     assert ran.returncode == 3 and ran.stdout.startswith("no igmp-querier instance on this host")
-    assert not os.path.exists(str(run["install"] / "igmp_querier" / "__pycache__"))
+    assert os.listdir(str(tmp_path)) == []  # nothing written beside it (zipimport writes no bytecode)
+    # Every host gets the same bytes: the copy to the second host matched the first.
+    with open(str(run["out"] / "metrics_off-igmp-querier"), "rb") as first, open(command, "rb") as second:
+        assert first.read() == second.read()
 
 
 def test_check_mode_on_a_fresh_host_reports_the_start_as_a_change(run):

@@ -99,7 +99,7 @@ def test_daemon_unprivileged_with_only_cap_net_raw(host):
     pid = int(host.check_output("systemctl show -p MainPID --value %s", UNIT))
     assert pid > 0, "%s has no main process" % UNIT
     cmdline = host.file("/proc/%d/cmdline" % pid).content.replace(b"\0", b" ").decode()
-    assert "igmp_querier" in cmdline, cmdline
+    assert "/usr/local/lib/igmp-querier/igmp-querier --interface eth0 " in cmdline, cmdline
     status = dict(
         line.split(":", 1) for line in host.file("/proc/%d/status" % pid).content_string.splitlines() if ":" in line
     )
