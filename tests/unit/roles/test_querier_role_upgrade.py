@@ -35,7 +35,9 @@ DROPIN_DIR = "/etc/systemd/system/igmp-querier@eth0.service.d"
 OLD_WRAPPER = """#!/bin/sh
 PYTHONPATH=/usr/local/lib/igmp-querier PYTHONDONTWRITEBYTECODE=1 exec /usr/bin/python3 -m igmp_querier "$@"
 """
-# The parts of the old unit that matter here: how it ran the daemon.
+# The parts of the old unit that matter here: how it ran the daemon, and its address families (the
+# drop-in below adds AF_INET6 to them; a drop-in alone would leave AF_INET6 only, and the daemon
+# could not open its IGMP socket).
 OLD_UNIT = """[Unit]
 Description=IGMP querier on %I
 [Service]
@@ -45,6 +47,7 @@ WorkingDirectory=/usr/local/lib/igmp-querier
 ExecStart=/usr/bin/python3 -m igmp_querier --interface %I --state-dir %t/igmp-querier/%I $IGMP_QUERIER_OPTIONS
 RuntimeDirectory=igmp-querier/%I
 DynamicUser=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_NETLINK
 AmbientCapabilities=CAP_NET_RAW
 CapabilityBoundingSet=CAP_NET_RAW
 [Install]
@@ -144,7 +147,11 @@ def running(name, marker, what):
     def probe():
         pid = main_pid(name)
         return pid if pid and marker in cmdline(name, pid) else None
-    return wait_for(what, probe, timeout=180)
+    try:
+        return wait_for(what, probe, timeout=180)
+    except AssertionError as err:
+        journal = sh(name, "systemctl status --no-pager %s; journalctl --no-pager -n 40 -u %s" % (UNIT, UNIT), check=False)
+        raise AssertionError("%s\n%s%s" % (err, journal.stdout, journal.stderr)) from None
 
 
 def cmdline(name, pid):
