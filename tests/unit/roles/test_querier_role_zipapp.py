@@ -173,9 +173,11 @@ def test_the_role_ships_what_the_test_builds():
     assert "fileglob" in variables["_igmp_querier_source_files"] and "files/__main__.py" in \
         variables["_igmp_querier_source_files"]
     install = yaml.safe_load(open(os.path.join(ROLE, "tasks", "install.yml")))
-    copy = [task for task in install if "ansible.builtin.copy" in task][0]["ansible.builtin.copy"]
-    assert "multicast.igmp.querier_zipapp" in copy["src"] and "*_igmp_querier_source_files" in copy["src"]
-    assert copy["dest"] == "{{ igmp_querier_install_dir }}/" and copy["mode"] == "0755"
+    files = [task for task in install if "multicast.igmp.querier_files" in task][0]["multicast.igmp.querier_files"]
+    daemon = [entry for entry in files["files"] if "local_src" in entry]
+    assert len(daemon) == 1, daemon
+    assert "multicast.igmp.querier_zipapp" in daemon[0]["local_src"] and "*_igmp_querier_source_files" in daemon[0]["local_src"]
+    assert daemon[0]["path"] == "{{ _igmp_querier_daemon_path }}" and daemon[0]["mode"] == "0755"
     assert variables["_igmp_querier_daemon_path"] == "{{ igmp_querier_install_dir }}/igmp-querier"
 
 
