@@ -39,7 +39,12 @@ NOCHANGE_TARGET = 20.0
 #: scenario's converge and idempotence steps measured here just before the change (load ~9 on 2 cores).
 BEFORE = {"first": "74 s (issue 11); 257 s at load 9", "nochange": "53 s (issue 11); 225 s at load 9"}
 CACHE = os.environ.get("MULTICAST_IGMP_CACHE", "/var/cache/multicast-igmp")
-RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+# molecule 26 frames ansible's output ("  │ host : ok=..."), and may colour it.
+RECAP = re.compile(r"^[\s\u2502]*(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: profile_tasks' last line before its recap: "(0:00:00.113)       0:00:19.330", the playbook's own time
+ELAPSED = re.compile(r"\(\d+:\d\d:\d\d\.\d+\)\s+(\d+):(\d\d):(\d\d\.\d+)")
+HOSTS = ("lab-q9", "lab-q10", "lab-q100")
 
 
 def tool_dir():
@@ -81,11 +86,23 @@ class Molecule:
 def changed_hosts(output):
     """{host: changed} from the last play recap of a converge (all plays of the playbook)."""
     changed = {}
-    for host, count, unreachable, failed in RECAP.findall(output):
+    for host, count, unreachable, failed in RECAP.findall(ANSI.sub("", output)):
         if int(unreachable) or int(failed):
             raise RuntimeError("%s: unreachable=%s failed=%s" % (host, unreachable, failed))
         changed[host] = changed.get(host, 0) + int(count)
+    missing = [host for host in HOSTS if host not in changed]
+    if missing:
+        raise RuntimeError("no play recap for %s in molecule's output" % ", ".join(missing))
     return changed
+
+
+def playbook_seconds(output):
+    """The converge playbook's own run time (profile_tasks' total), without molecule's start-up."""
+    found = ELAPSED.findall(ANSI.sub("", output))
+    if not found:
+        raise RuntimeError("no profile_tasks total in molecule's output")
+    hours, minutes, seconds = found[-1]
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 def main(argv=None) -> int:
@@ -139,6 +156,8 @@ def run(molecule):
     figure(NAME, "run with nothing to change (changed: %s; before: %s)" % (
         _counts(second_changed), BEFORE["nochange"]), "%.1f s" % second, "< %g s" % NOCHANGE_TARGET,
         second < NOCHANGE_TARGET and not any(second_changed.values()))
+    figure(NAME, "the same two runs, the playbook's own time (profile_tasks; without molecule's start-up)",
+           "%.1f s, %.1f s" % (playbook_seconds(first_out), playbook_seconds(second_out)))
     figure(NAME, "load average (1 min) at the first and second converge", "%.1f, %.1f (2 cores here: %d)" % (
         load_before, load_after, os.cpu_count() or 0))
     if left:
