@@ -172,9 +172,10 @@ def test_the_role_ships_what_the_test_builds():
     variables = yaml.safe_load(open(os.path.join(ROLE, "vars", "main.yml")))
     assert "fileglob" in variables["_igmp_querier_source_files"] and "files/__main__.py" in \
         variables["_igmp_querier_source_files"]
-    install = yaml.safe_load(open(os.path.join(ROLE, "tasks", "install.yml")))
-    files = [task for task in install if "multicast.igmp.querier_files" in task][0]["multicast.igmp.querier_files"]
-    daemon = [entry for entry in files["files"] if "local_src" in entry]
+    files_task = yaml.safe_load(open(os.path.join(ROLE, "tasks", "files.yml")))
+    files = [task for task in files_task if "multicast.igmp.querier_files" in task][0]["multicast.igmp.querier_files"]
+    assert files["files"].strip().startswith("{{ _igmp_querier_code_files")
+    daemon = [entry for entry in variables["_igmp_querier_code_files"] if "local_src" in entry]
     assert len(daemon) == 1, daemon
     assert "multicast.igmp.querier_zipapp" in daemon[0]["local_src"] and "*_igmp_querier_source_files" in daemon[0]["local_src"]
     assert daemon[0]["path"] == "{{ _igmp_querier_daemon_path }}" and daemon[0]["mode"] == "0755"
