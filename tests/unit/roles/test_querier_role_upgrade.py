@@ -11,6 +11,8 @@ was turned off. The role then:
 - upgrades it: the old package directory and the drop-in go, the daemon is restarted and runs the
   zipapp, ``igmp-querier status`` works through the command's link;
 - changes nothing on a second run;
+- with a second interface (one end of a veth pair, dummy0) runs a second instance, and with that interface taken out
+  of the list again stops and disables it and removes its settings file and metrics link;
 - with ``igmp_querier_state: absent`` leaves nothing of the querier on the host.
 
 Skipped without root, Docker or the base image (scripts/bootstrap builds it).
@@ -107,7 +109,7 @@ def wait_for(what, probe, timeout=60):
 def host():
     name = "igmp-role-upgrade-%s" % uuid.uuid4().hex[:8]
     subprocess.run(["docker", "run", "-d", "--name", name, "--hostname", name, "--label", "multicast-igmp=role-test",
-                    "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--cgroupns", "host",
+                    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined", "--cgroupns", "host",
                     "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock",
                     IMAGE, "/lib/systemd/systemd"], check=True, stdout=subprocess.DEVNULL, timeout=120)
     try:
@@ -167,12 +169,32 @@ def runs(old_host, run_plays):
                  "igmp_querier_query_interval": 5, "igmp_querier_metrics": True}
     absent = json.dumps({"igmp_querier_state": "absent"})
     result = {}
-    for step, extra in (("upgrade", []), ("again", []), ("absent", ["-e", absent])):
+    two = json.dumps({"igmp_querier_interfaces": ["eth0", "dummy0"]})
+    for step, extra in (("upgrade", []), ("again", []), ("two", ["-e", two]), ("one", []), ("absent", ["-e", absent])):
+        if step == "two":
+            sh(name, "ip link add dummy0 type veth peer name dummy1 && ip addr add 10.254.0.1/24 dev dummy0 && ip link set dummy1 up && ip link set dummy0 up")
         result[step] = run_plays("querier-role-upgrade-" + step, {name: variables}, [(ROLE_PLAY, extra)])
         assert result[step]["stats"][name]["failures"] == 0, result[step]["messages"]
         if step == "upgrade":
             result["after_upgrade"] = snapshot(name)
+        if step in ("two", "one"):
+            result["after_" + step] = instance_files(name, "dummy0")
     return dict(result, name=name, old_pid=old_pid)
+
+
+def instance_files(name, interface):
+    """What the host has of one instance: unit state, enablement, settings file, metrics link."""
+    unit = "igmp-querier@%s.service" % interface
+    if sh(name, "systemctl is-active %s" % unit, check=False).stdout.strip() == "activating":
+        wait_for(unit + " to start", lambda: sh(name, "systemctl is-active " + unit, check=False).stdout.strip()
+                 != "activating")
+    return {
+        "active": sh(name, "systemctl is-active " + unit, check=False).stdout.strip(),
+        "enabled": sh(name, "systemctl is-enabled " + unit, check=False).stdout.strip(),
+        "settings": sh(name, "test -e /etc/igmp-querier/%s.conf" % interface, check=False).returncode == 0,
+        "metrics_link": sh(name, "test -L /var/lib/prometheus/node-exporter/igmp-querier-%s.prom" % interface,
+                           check=False).returncode == 0,
+    }
 
 
 def status_of(name):
@@ -212,6 +234,15 @@ def test_upgrade_replaces_the_package_directory_with_the_zipapp_and_restarts(run
 def test_a_second_run_changes_nothing(runs):
     assert runs["again"]["stats"][runs["name"]]["changed"] == 0, [
         name for name, result in runs["again"]["tasks"][runs["name"]] if result.get("changed")]
+
+
+def test_an_interface_taken_out_of_the_list_loses_its_instance(runs):
+    assert runs["after_two"] == {"active": "active", "enabled": "enabled", "settings": True, "metrics_link": True}, \
+        runs["after_two"]
+    assert runs["after_one"] == {"active": "inactive", "enabled": "disabled", "settings": False,
+                                 "metrics_link": False}, runs["after_one"]
+    removed = [task for task, result in runs["one"]["tasks"][runs["name"]] if result.get("changed")]
+    assert "multicast.igmp.querier : Stop and disable instances of interfaces no longer listed" in removed, removed
 
 
 def test_absent_leaves_nothing_of_the_querier(runs):
