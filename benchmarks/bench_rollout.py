@@ -8,8 +8,10 @@ also after a failure or Ctrl-C. It takes the machine-wide molecule lock that scr
 (the scenarios use fixed container names) and refuses to run while a lab is up (scripts/lab).
 
 Targets (issue 11): first converge < 45 s, a run with nothing to change < 20 s, on this machine.
-Times are wall-clock seconds of each molecule step (what scripts/test prints as [+Ns]); the load
-average is printed beside them because the machine is shared.
+Times are wall-clock seconds of each molecule step (what scripts/test prints as [+Ns]), the
+target's figure; the converge playbook's own time (ansible's profile_tasks total, without
+molecule's and ansible-playbook's start-up) is printed beside them, and so is the load average,
+because the machine is shared.
 
 Usage (root): python3 benchmarks/bench_rollout.py  (or python3 -m benchmarks.bench_rollout)
 """

@@ -14,7 +14,7 @@ short_description: The IGMP querier daemon as one executable zipapp file, built 
 version_added: "0.2.0"
 description:
   - Builds a Python zipapp (a zip archive behind a C(#!) line) of the daemon's package from the given
-    C(.py) files and returns its path on the controller, for M(ansible.builtin.copy) to ship to hosts
+    C(.py) files and returns its path on the controller, for M(multicast.igmp.querier_files) (or M(ansible.builtin.copy)) to ship to hosts
     in one transfer. The file is the host's C(igmp-querier) command and what the unit runs.
   - The archive holds C(PACKAGE/NAME.py) for each file and a top-level C(__main__.py) that runs
     C(PACKAGE/__main__.py), so C(python3 FILE ARGS) and C(FILE ARGS) run C(python3 -m PACKAGE ARGS).

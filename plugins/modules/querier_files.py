@@ -13,7 +13,7 @@ short_description: Put the querier role's files, directories and links on a host
 version_added: "0.2.0"
 description:
   - Makes each entry of O(files) what it describes, in order (a directory before the files in it),
-    then lists what O(find) asks for. One call per host, whatever the number of files: a run that
+    then lists what O(find) asks for. One call per host, whatever the number of files; a run that
     changes nothing costs one round trip, not one or two per file as with M(ansible.builtin.template),
     M(ansible.builtin.copy) and M(ansible.builtin.file).
   - The O(files[].local_src) of an entry is a file on the controller. The action plugin sends only
