@@ -45,14 +45,6 @@ if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
 
 
-if NO_NETIFACES:
-    # The netns lab starts its daemons with PYTHONPATH set to MODULE_UTILS alone.
-    from tests.netns import lab as _netlab  # noqa: E402
-
-    if NO_NETIFACES_DIR not in _netlab.MODULE_UTILS.split(os.pathsep):
-        _netlab.MODULE_UTILS = os.pathsep.join((NO_NETIFACES_DIR, _netlab.MODULE_UTILS))
-
-
 # The shared helpers of tests/helpers.py as fixtures (the functions stay importable for the
 # benchmarks and the molecule verifiers, which run without this conftest).
 import pytest  # noqa: E402

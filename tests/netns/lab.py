@@ -46,6 +46,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 MODULE_UTILS = os.path.join(REPO, "plugins", "module_utils")
 
+
+def daemon_pythonpath():
+    """PYTHONPATH of a daemon started from the checkout: its package first, then the caller's
+    PYTHONPATH (where tests/conftest.py puts the blocker that hides netifaces under
+    MULTICAST_IGMP_NO_NETIFACES=1)."""
+    return os.pathsep.join(filter(None, (MODULE_UTILS, os.environ.get("PYTHONPATH"))))
+
 try:
     from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, sockets
     from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import state as statefile
@@ -331,7 +338,7 @@ class Daemon:
         self.state_dir = state_dir or base + ".state"
         self.log_path = base + ".log"
         self.state_path = statefile.state_path(self.state_dir, host.ifname)
-        env = dict(os.environ, PYTHONPATH=MODULE_UTILS, PYTHONDONTWRITEBYTECODE="1")
+        env = dict(os.environ, PYTHONPATH=daemon_pythonpath(), PYTHONDONTWRITEBYTECODE="1")
         env.pop("JOURNAL_STREAM", None)
         self.argv = ["ip", "netns", "exec", host.ns, *wrapper, python or sys.executable, "-m", "igmp_querier.main",
                      "-i", host.ifname, "--state-dir", self.state_dir, *args]

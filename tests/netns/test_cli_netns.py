@@ -27,7 +27,7 @@ PYTHONPATH = netlab.MODULE_UTILS
 
 
 def _cli(*args, timeout=20):
-    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
+    env = dict(os.environ, PYTHONPATH=netlab.daemon_pythonpath())
     return subprocess.run([sys.executable, "-m", "igmp_querier.main", *args], capture_output=True, text=True,
                           env=env, timeout=timeout, check=False)
 
@@ -49,7 +49,7 @@ BAD_FLAGS = [
 
 
 def test_bad_flags_exit_2_with_one_line_naming_the_flag():
-    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
+    env = dict(os.environ, PYTHONPATH=netlab.daemon_pythonpath())
     procs = [(args, flag, subprocess.Popen([sys.executable, "-m", "igmp_querier.main", *args], env=env, text=True,
                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
              for args, flag in BAD_FLAGS]  # all at once: a Python start-up each
@@ -77,7 +77,7 @@ def test_version_and_help():
 def test_nonexistent_interface_is_named_and_the_real_ones_listed(lab, tmp_path):
     host = lab.add_host("h", "10.0.0.1")
     host.ip("link", "add", "vx1", "type", "veth", "peer", "name", "vx2")
-    result = host.exec("env", "PYTHONPATH=" + PYTHONPATH, sys.executable, "-m", "igmp_querier.main", "-i", "nope0",
+    result = host.exec("env", "PYTHONPATH=" + netlab.daemon_pythonpath(), sys.executable, "-m", "igmp_querier.main", "-i", "nope0",
                        "--state-dir", str(tmp_path / "s"), check=False)
     assert result.returncode not in (0, 2, 77), result
     message = result.stderr.strip().splitlines()

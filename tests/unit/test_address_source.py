@@ -31,10 +31,10 @@ def test_this_process_uses_the_source_the_run_asked_for():
 
 
 def test_a_daemon_child_uses_the_same_source_and_finds_the_loopback_address():
-    # The way the netns lab and the CLI tests start the daemon: PYTHONPATH of the module_utils.
+    # The way the netns lab and the CLI tests start the daemon (lab.daemon_pythonpath).
     from tests.netns import lab as netlab
 
-    env = dict(os.environ, PYTHONPATH=netlab.MODULE_UTILS, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONPATH=netlab.daemon_pythonpath(), PYTHONDONTWRITEBYTECODE="1")
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60,
                          check=False)
     assert out.returncode == 0, out.stderr
