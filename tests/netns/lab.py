@@ -53,6 +53,7 @@ def daemon_pythonpath():
     MULTICAST_IGMP_NO_NETIFACES=1)."""
     return os.pathsep.join(filter(None, (MODULE_UTILS, os.environ.get("PYTHONPATH"))))
 
+
 try:
     from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import codec, sockets
     from ansible_collections.multicast.igmp.plugins.module_utils.igmp_querier import state as statefile
